@@ -1,0 +1,215 @@
+"""Exercise checks: each compares a learner's function with the package's reference on fixed inputs.
+
+A failing check raises ``ExerciseFailed``: one readable line that says what is wrong and how to think
+about it, and names the common mistake when the answer matches one (``_render_traceback_`` makes
+IPython and nbval show that line instead of a traceback). A passing check prints one line.
+
+The references are the package's own functions, so a check also ties the notebook's derivation to
+the code that later lessons import.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+
+from .forward import blur, dct_matrix
+from .scheduler import NoiseScheduler
+
+
+class ExerciseFailed(AssertionError):
+    """A check that did not pass; shown as one line, not as a traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[31mX {self.args[0]}\x1b[0m"]
+
+
+def _fail(exercise: str, message: str) -> None:
+    raise ExerciseFailed(f"{exercise}: {message}")
+
+
+def _passed(exercise: str, what: str) -> None:
+    print(f"OK {exercise} passed: {what}")
+
+
+def _call(exercise: str, fn: Callable, *args):
+    if not callable(fn):
+        _fail(exercise, f"expected a function, got {type(fn).__name__}. Pass the function itself, without ().")
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        _fail(exercise, "not written yet: replace the stub with your code, then run the cell again.")
+    except ExerciseFailed:
+        raise
+    except Exception as err:  # the learner's code raised: show the one line that matters
+        _fail(exercise, f"your function raised {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+
+
+def _compare(
+    exercise: str,
+    got,
+    expected: torch.Tensor,
+    mistakes: dict[str, torch.Tensor],
+    hint: str,
+    *,
+    atol: float = 1e-5,
+) -> None:
+    """Pass if ``got`` matches ``expected``; otherwise name the mistake whose output ``got`` matches."""
+    if got is None:
+        _fail(exercise, "your function returned None. Finish it with a `return` of the result.")
+    if not isinstance(got, torch.Tensor):
+        _fail(exercise, f"expected a torch.Tensor, got {type(got).__name__}.")
+    if tuple(got.shape) != tuple(expected.shape):
+        _fail(exercise, f"expected shape {tuple(expected.shape)}, got {tuple(got.shape)}. {hint}")
+    got = got.detach().to(device="cpu", dtype=torch.float64)
+    if not bool(torch.isfinite(got).all()):
+        _fail(exercise, "the result contains NaN or inf. Look for a division by zero or a sqrt of a negative number.")
+    expected = expected.to(torch.float64)
+    if torch.allclose(got, expected, atol=atol, rtol=1e-4):
+        return
+    for message, wrong in mistakes.items():
+        if torch.allclose(got, wrong.to(torch.float64), atol=atol, rtol=1e-4):
+            _fail(exercise, message)
+    if float(got.abs().max()) == 0.0:
+        _fail(exercise, f"the result is all zeros: is the exercise still the stub? {hint}")
+    err = float((got - expected).abs().max())
+    _fail(exercise, f"values differ from the expected ones by up to {err:.3g}. {hint}")
+
+
+# --------------------------------------------------------------------------------------------
+# Lesson 0
+
+
+def check_to_model_range(fn: Callable) -> None:
+    """Exercise 0.1: pixels 0..255 to [-1, 1] (Lesson 0, eq. 0.1)."""
+    ex = "Exercise 0.1 (to_model_range)"
+    p = torch.tensor([[0.0, 51.0, 127.5], [200.0, 254.0, 255.0]])
+    expected = p / 127.5 - 1
+    got = _call(ex, fn, p.clone())
+    mistakes = {
+        "your values are in [0, 1]. The models want [-1, 1]: stretch to [0, 2], then shift down by 1.": p / 255,
+        "your values are in [0, 2]: shift them down by 1.": p / 127.5,
+        "black and white are swapped: pixel 0 (black) must map to -1 and 255 (white) to +1.": 1 - p / 127.5,
+        "your values are in [-0.5, 0.5]: dividing by 255 and subtracting 0.5 halves the range.": p / 255 - 0.5,
+    }
+    _compare(ex, got, expected, mistakes, "Map 0 to -1, 255 to +1, and everything in between on a straight line.")
+    _passed(ex, "0 -> -1, 127.5 -> 0 and 255 -> +1, as eq. 0.1 says.")
+
+
+# --------------------------------------------------------------------------------------------
+# Lesson 1
+
+
+def check_forward_step(fn: Callable) -> None:
+    """Exercise 1.1: one variance-preserving noising step (Lesson 1, eq. 1.3)."""
+    ex = "Exercise 1.1 (forward_step)"
+    g = torch.Generator().manual_seed(11)
+    x_prev = torch.rand(3, 1, 8, 8, generator=g) * 2 - 1
+    eps = torch.randn(3, 1, 8, 8, generator=g)
+    for beta in (0.02, 0.3):
+        got = _call(ex, fn, x_prev.clone(), beta, eps.clone())
+        expected = math.sqrt(1 - beta) * x_prev + math.sqrt(beta) * eps
+        mistakes = {
+            "the square roots are missing. beta_t is a variance; scale x_{t-1} by sqrt(1 - beta_t) and "
+            "eps by sqrt(beta_t).": (1 - beta) * x_prev + beta * eps,
+            "the noise is scaled by beta_t instead of sqrt(beta_t): beta_t is the noise's variance, its "
+            "standard deviation is the square root.": math.sqrt(1 - beta) * x_prev + beta * eps,
+            "the signal is not shrunk. Adding noise without scaling x_{t-1} by sqrt(1 - beta_t) makes the "
+            "variance grow every step instead of staying at 1.": x_prev + math.sqrt(beta) * eps,
+            "the two scales are swapped: the signal keeps sqrt(1 - beta_t), the noise gets sqrt(beta_t).":
+            math.sqrt(beta) * x_prev + math.sqrt(1 - beta) * eps,
+        }
+        _compare(ex, got, expected, mistakes, "Check eq. 1.3: x_t = sqrt(1 - beta_t) x_{t-1} + sqrt(beta_t) eps.")
+    _passed(ex, "matches eq. 1.3 for beta_t = 0.02 and 0.3.")
+
+
+def check_alphas_cumprod(fn: Callable) -> None:
+    """Exercise 1.2: alpha_bar_t = prod_{s<=t} (1 - beta_s) (Lesson 1, eq. 1.4)."""
+    ex = "Exercise 1.2 (alphas_cumprod_from_betas)"
+    for sched in (NoiseScheduler(1000), NoiseScheduler(50, beta_schedule="cosine"), NoiseScheduler(10, 0.05, 0.3)):
+        betas = sched.betas.clone()
+        got = _call(ex, fn, betas.clone())
+        alphas = 1 - betas
+        exclusive = torch.cat([torch.ones(1), torch.cumprod(alphas, 0)[:-1]])
+        mistakes = {
+            "off by one: your alpha_bar_0 is 1. In this course x_t already includes step t's noise, so "
+            "alpha_bar_t multiplies alpha_0 through alpha_t (inclusive).": exclusive,
+            "that is the product of the betas. alpha_bar multiplies the alphas, alpha_t = 1 - beta_t.":
+            torch.cumprod(betas, 0),
+            "a sum where a product belongs: 1 - (beta_0 + ... + beta_t) is only close for tiny betas. "
+            "Multiply the alphas (torch.cumprod).": 1 - torch.cumsum(betas, 0),
+            "that is alpha_t itself, not the running product. Use torch.cumprod over the alphas.": alphas,
+            "that is 1 - alpha_bar_t (the noise variance). alpha_bar_t is the signal's share.":
+            1 - torch.cumprod(alphas, 0),
+        }
+        _compare(ex, got, sched.alphas_cumprod, mistakes,
+                 "alpha_bar_t = (1 - beta_0)(1 - beta_1)...(1 - beta_t), one value per timestep, shape (T,).")
+    _passed(ex, "agrees with NoiseScheduler.alphas_cumprod for linear and cosine schedules.")
+
+
+def check_q_sample(fn: Callable) -> None:
+    """Exercise 1.3: the closed-form jump x_0 -> x_t (Lesson 1, eq. 1.5), one timestep per example."""
+    ex = "Exercise 1.3 (q_sample)"
+    sched = NoiseScheduler(1000)
+    abar = sched.alphas_cumprod
+    g = torch.Generator().manual_seed(13)
+    x0 = torch.rand(8, 1, 8, 8, generator=g) * 2 - 1  # 8 examples of 8x8: a wrong broadcast is silent here
+    eps = torch.randn(8, 1, 8, 8, generator=g)
+    t = torch.tensor([0, 1, 10, 100, 250, 500, 750, 999])
+    got = _call(ex, fn, x0.clone(), t.clone(), eps.clone(), abar.clone())
+    expected = sched.add_noise(x0, eps, t)
+    a = abar[t].view(-1, 1, 1, 1)
+    a_prev = abar[(t - 1).clamp(min=0)].view(-1, 1, 1, 1)
+    a_next = abar[(t + 1).clamp(max=999)].view(-1, 1, 1, 1)
+    a0 = abar[t[0]]
+    mistakes = {
+        "the noise is scaled by (1 - alpha_bar_t) instead of sqrt(1 - alpha_bar_t). 1 - alpha_bar_t is the "
+        "noise's variance; multiply eps by its square root.": a.sqrt() * x0 + (1 - a) * eps,
+        "the signal is scaled by alpha_bar_t instead of sqrt(alpha_bar_t): scale x_0 by the square root too.":
+        a * x0 + (1 - a).sqrt() * eps,
+        "t is off by one: you used alpha_bar at t - 1. Index alphas_cumprod with t itself (timesteps run 0..T-1).":
+        a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps,
+        "t is off by one: you used alpha_bar at t + 1. Index alphas_cumprod with t itself (timesteps run 0..T-1).":
+        a_next.sqrt() * x0 + (1 - a_next).sqrt() * eps,
+        "one timestep for the whole batch: every example has its own t. Index alphas_cumprod with the whole "
+        "tensor t.": a0.sqrt() * x0 + (1 - a0).sqrt() * eps,
+        "alpha_bar_t was broadcast along the image width, not per example: reshape alphas_cumprod[t] from "
+        "(N,) to (N, 1, 1, 1) before multiplying.": abar[t].sqrt() * x0 + (1 - abar[t]).sqrt() * eps,
+        "the two scales are swapped: x_0 keeps sqrt(alpha_bar_t), eps gets sqrt(1 - alpha_bar_t).":
+        (1 - a).sqrt() * x0 + a.sqrt() * eps,
+    }
+    _compare(ex, got, expected, mistakes,
+             "Check eq. 1.5: x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, with alpha_bar_t = "
+             "alphas_cumprod[t] shaped (N, 1, 1, 1).")
+    _passed(ex, "matches NoiseScheduler.add_noise (eq. 1.5) for 8 examples with 8 different timesteps.")
+
+
+def check_heat_blur(fn: Callable) -> None:
+    """Exercise 1.4: Gaussian blur as heat spreading in the DCT basis (Lesson 1, eq. 1.1-1.2)."""
+    ex = "Exercise 1.4 (heat_blur)"
+    g = torch.Generator().manual_seed(14)
+    x = torch.rand(2, 1, 16, 12, generator=g) * 2 - 1  # not square: H and W must not be mixed up
+    for sigma in (0.7, 2.0):
+        got = _call(ex, fn, x.clone(), sigma)
+        expected = blur(x, sigma)
+        ch, cw = dct_matrix(16), dct_matrix(12)
+        coeffs = ch @ x @ cw.T
+        lam = math.pi**2 * ((torch.arange(16.0)[:, None] / 16) ** 2 + (torch.arange(12.0)[None, :] / 12) ** 2)
+        mistakes = {
+            "the heat time is sigma, not sigma^2 / 2: a Gaussian of std sigma is heat spread for time "
+            "tau = sigma^2 / 2 (eq. 1.1).": ch.T @ (coeffs * torch.exp(-lam * sigma)) @ cw,
+            "the heat time is sigma^2, not sigma^2 / 2 (eq. 1.1): your blur is sqrt(2) times too wide.":
+            ch.T @ (coeffs * torch.exp(-lam * sigma**2)) @ cw,
+            "you returned the DCT coefficients: transform back to pixels with C_H.T @ ... @ C_W.":
+            coeffs * torch.exp(-lam * sigma**2 / 2),
+            "the damping is missing its minus sign: blur must shrink the fine detail, exp(-lambda * tau).":
+            ch.T @ (coeffs * torch.exp(lam * sigma**2 / 2)) @ cw,
+            "you damped in pixel space: the damping factors multiply DCT coefficients, so transform first.":
+            x * torch.exp(-lam * sigma**2 / 2),
+        }
+        _compare(ex, got, expected, mistakes,
+                 "Transform with C_H @ x @ C_W.T, multiply by exp(-lambda * sigma^2 / 2) (eq. 1.2), transform back.",
+                 atol=1e-4)
+    _passed(ex, "matches course_utils.blur for sigma = 0.7 and 2 on a 16 x 12 image.")

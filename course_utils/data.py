@@ -1,0 +1,49 @@
+"""Pictures that ship with installed packages: nothing is downloaded, ever.
+
+- ``load_digits``: the 1,797 handwritten 8x8 digits bundled with scikit-learn (the lessons train on them).
+- ``load_photo``: a colour photograph bundled with matplotlib (Grace Hopper, in matplotlib's sample data).
+
+Both return float32 tensors shaped (N, C, H, W) with values in [-1, 1], the range the models use.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def to_model_range(pixels: np.ndarray, max_value: float) -> torch.Tensor:
+    """Map pixel values in [0, max_value] to [-1, 1] (Lesson 1, eq. 1.0): x = 2 * p / max_value - 1."""
+    return torch.as_tensor(2.0 * np.asarray(pixels, dtype=np.float32) / max_value - 1.0)
+
+
+def load_digits(*, return_labels: bool = False):
+    """The scikit-learn digits as a float32 tensor of shape (1797, 1, 8, 8) in [-1, 1].
+
+    The raw pixels are integers 0..16 (16 = full ink), so x = p / 8 - 1; ink is +1, paper is -1.
+    With ``return_labels=True`` also returns the digit classes, a long tensor of shape (1797,).
+    """
+    from sklearn.datasets import load_digits as _load
+
+    d = _load()
+    x = to_model_range(d.images, 16.0)[:, None]  # (N, 1, 8, 8)
+    if return_labels:
+        return x, torch.as_tensor(d.target, dtype=torch.long)
+    return x
+
+
+def load_photo(size: int = 64) -> torch.Tensor:
+    """A colour photograph from matplotlib's sample data, centre-cropped and resized: (1, 3, size, size) in [-1, 1]."""
+    if isinstance(size, bool) or not isinstance(size, int) or not (8 <= size <= 512):
+        raise ValueError(f"size must be an int between 8 and 512 pixels, got {size!r}.")
+    from matplotlib import cbook
+    from PIL import Image
+
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        img = Image.open(f).convert("RGB")
+        w, h = img.size
+        side = min(w, h)
+        left, top = (w - side) // 2, (h - side) // 4  # keep the face: crop nearer the top
+        img = img.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.LANCZOS)
+        arr = np.asarray(img)  # (size, size, 3) uint8
+    return to_model_range(arr, 255.0).permute(2, 0, 1)[None].contiguous().clamp(-1, 1)

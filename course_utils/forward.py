@@ -1,0 +1,138 @@
+"""Blur and static: the two ways of destroying a picture, and the forward process that does both.
+
+Lesson 1 derives this file. Essential: ``blur`` (Gaussian blur as heat spreading, done exactly in the
+cosine (DCT) basis) and ``BlurToStatic.add_noise`` (blur more and more *and* mix in static, ending in
+pure static). Plumbing: the DCT matrix and input checks.
+
+Heat spreading for time tau blurs with a Gaussian of standard deviation sigma = sqrt(2 * tau)
+(Lesson 1, eq. 1.1). In the DCT basis the heat equation is diagonal: the coefficient at frequency
+(k_y, k_x) of an H x W image is multiplied by
+
+    exp(-lambda_k * tau),   lambda_k = pi^2 * (k_y^2 / H^2 + k_x^2 / W^2)          (Lesson 1, eq. 1.2)
+
+so fine detail (large k) fades first. The DCT basis is what the heat equation with reflecting
+borders uses, so nothing wraps around the image edges.
+
+Blurring diffusion (Hoogeboom & Salimans 2022, "Blurring Diffusion Models", eq. 9-11):
+    x_t = sqrt(alpha_bar_t) * B_t(x_0) + sqrt(1 - alpha_bar_t) * eps                    (Lesson 1, eq. 1.6)
+where B_t blurs with sigma_blur(t) = max_blur_sigma * sin^2(pi/2 * (t + 1) / T) and keeps a floor
+``d_min`` of every frequency. With max_blur_sigma = 0, B_t is the identity: plain DDPM noising.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ._validate import as_float_tensor, check_image_batch, check_timesteps
+from .scheduler import NoiseScheduler
+
+
+def dct_matrix(n: int, *, dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
+    """The orthonormal DCT-II matrix C, shape (n, n): row k is the k-th cosine pattern.
+
+    ``C @ v`` gives the frequency coefficients of a length-n signal v and ``C.T @ c`` turns them back
+    (C is orthogonal). For an image x of shape (H, W): coefficients = C_H @ x @ C_W.T.
+    """
+    if n < 1:
+        raise ValueError(f"dct_matrix needs n >= 1, got {n}.")
+    k = torch.arange(n, dtype=torch.float64)[:, None]  # frequency index, (n, 1)
+    i = torch.arange(n, dtype=torch.float64)[None, :]  # pixel index, (1, n)
+    c = torch.cos(math.pi * (i + 0.5) * k / n) * math.sqrt(2.0 / n)  # (n, n)
+    c[0] /= math.sqrt(2.0)
+    return c.to(dtype=dtype, device=device)
+
+
+def heat_frequencies(height: int, width: int, *, dtype=torch.float32, device=None) -> torch.Tensor:
+    """lambda_k = pi^2 (k_y^2 / H^2 + k_x^2 / W^2) for every DCT frequency, shape (H, W) (eq. 1.2)."""
+    ky = torch.arange(height, dtype=torch.float64)[:, None] / height
+    kx = torch.arange(width, dtype=torch.float64)[None, :] / width
+    return (math.pi**2 * (ky**2 + kx**2)).to(dtype=dtype, device=device)
+
+
+def _sigma_per_image(sigma, n: int, ref: torch.Tensor) -> torch.Tensor:
+    if isinstance(sigma, (int, float)):
+        sigma = torch.full((n,), float(sigma))
+    elif isinstance(sigma, torch.Tensor):
+        if sigma.ndim == 0:
+            sigma = sigma.reshape(1).expand(n)
+        if sigma.ndim != 1 or sigma.shape[0] not in (1, n):
+            raise ValueError(f"sigma must be a number or a 1-D tensor with one value per image ({n},), got shape {tuple(sigma.shape)}.")
+        sigma = sigma.expand(n)
+    else:
+        raise TypeError(f"sigma must be a float or a tensor, got {type(sigma).__name__}.")
+    sigma = sigma.to(device=ref.device, dtype=ref.dtype)
+    if bool((sigma < 0).any()) or not bool(torch.isfinite(sigma).all()):
+        raise ValueError(f"sigma (the blur width in pixels) must be finite and >= 0, got {sigma.tolist()[:4]}.")
+    return sigma
+
+
+def blur(images: torch.Tensor, sigma, *, d_min: float = 0.0) -> torch.Tensor:
+    """Gaussian blur of width ``sigma`` pixels, done as heat spreading in the DCT basis (Lesson 1, eq. 1.1-1.2).
+
+    Args:
+        images: (N, C, H, W), values in [-1, 1].
+        sigma: blur standard deviation in pixels, a float or a tensor of shape (N,) (one per image).
+        d_min: keep at least this fraction of every frequency (blurring diffusion uses 0.001).
+    Returns:
+        blurred images, shape (N, C, H, W). sigma = 0 returns the images unchanged.
+    """
+    x = as_float_tensor(images, "images")
+    check_image_batch(x, "images")
+    n, _, h, w = x.shape
+    s = _sigma_per_image(sigma, n, x)
+    tau = s**2 / 2  # heat-spreading time for a Gaussian of std sigma (eq. 1.1)
+    lam = heat_frequencies(h, w, dtype=x.dtype, device=x.device)  # (H, W)
+    damp = torch.exp(-lam[None] * tau[:, None, None])  # (N, H, W)
+    damp = (1 - d_min) * damp + d_min
+    ch = dct_matrix(h, dtype=x.dtype, device=x.device)
+    cw = dct_matrix(w, dtype=x.dtype, device=x.device)
+    coeffs = ch @ x @ cw.T  # (N, C, H, W) frequency coefficients
+    return ch.T @ (coeffs * damp[:, None]) @ cw  # back to pixels
+
+
+class BlurToStatic:
+    """The forward process that blurs *and* adds static (blurring diffusion), with ``add_noise`` like the scheduler.
+
+    Args:
+        scheduler: supplies alpha_bar_t, how much signal is left at step t.
+        max_blur_sigma: blur width in pixels at the last step; 0 gives plain DDPM noising.
+        d_min: the floor on every frequency (Hoogeboom & Salimans use 0.001) so the signal never vanishes
+            from the blur alone: it is the static that ends the process.
+    """
+
+    def __init__(self, scheduler: NoiseScheduler, max_blur_sigma: float = 4.0, d_min: float = 0.001) -> None:
+        if not isinstance(scheduler, NoiseScheduler):
+            raise TypeError(f"scheduler must be a NoiseScheduler, got {type(scheduler).__name__}.")
+        if not (max_blur_sigma >= 0 and math.isfinite(max_blur_sigma)):
+            raise ValueError(f"max_blur_sigma must be a finite number >= 0 (pixels), got {max_blur_sigma}.")
+        if not (0.0 <= d_min < 1.0):
+            raise ValueError(f"d_min must be in [0, 1), got {d_min}.")
+        self.scheduler = scheduler
+        self.max_blur_sigma = float(max_blur_sigma)
+        self.d_min = d_min
+        self.num_train_timesteps = scheduler.num_train_timesteps
+
+    def __repr__(self) -> str:
+        return f"BlurToStatic({self.scheduler!r}, max_blur_sigma={self.max_blur_sigma}, d_min={self.d_min})"
+
+    def blur_sigmas(self) -> torch.Tensor:
+        """sigma_blur(t) = max_blur_sigma * sin^2(pi/2 * (t + 1) / T) for t = 0 .. T-1, shape (T,)."""
+        T = self.num_train_timesteps
+        s = (torch.arange(T, dtype=torch.float64) + 1) / T
+        return (self.max_blur_sigma * torch.sin(math.pi / 2 * s) ** 2).float()
+
+    def blur_only(self, original_samples: torch.Tensor, timesteps) -> torch.Tensor:
+        """B_t(x_0): the blur of step t without any static, shape (N, C, H, W)."""
+        x0 = as_float_tensor(original_samples, "original_samples")
+        check_image_batch(x0, "original_samples")
+        t = check_timesteps(timesteps, self.num_train_timesteps, x0.shape[0])
+        sig = self.blur_sigmas()[t.cpu()]
+        return blur(x0, sig if sig.shape[0] == x0.shape[0] else sig.expand(x0.shape[0]), d_min=self.d_min)
+
+    def add_noise(self, original_samples: torch.Tensor, noise: torch.Tensor, timesteps) -> torch.Tensor:
+        """x_t = sqrt(abar_t) * B_t(x_0) + sqrt(1 - abar_t) * eps (Lesson 1, eq. 1.6), shape (N, C, H, W)."""
+        x0 = as_float_tensor(original_samples, "original_samples")
+        blurred = self.blur_only(x0, timesteps)
+        return self.scheduler.add_noise(blurred, noise, timesteps)

@@ -1,0 +1,115 @@
+"""The noise schedule of DDPM: how much signal survives, and how much static is mixed in, at each step.
+
+Lesson 1 derives every line here; the names match diffusers' ``DDPMScheduler`` so that the library
+looks familiar later (``num_train_timesteps``, ``betas``, ``alphas``, ``alphas_cumprod``, ``add_noise``).
+
+Conventions (stated once): timesteps run 0, 1, ..., T-1 with T = ``num_train_timesteps``.
+``x_t`` is the picture after step t has added its noise, so ``alphas_cumprod[0]`` already includes
+``beta_0``: x_0 itself is the clean picture and sits "before" timestep 0.
+
+Equations (Ho et al. 2020, "Denoising Diffusion Probabilistic Models", eq. 2 and eq. 4):
+    one step:    x_t = sqrt(1 - beta_t) * x_{t-1} + sqrt(beta_t) * eps          (Lesson 1, eq. 1.3)
+    closed form: x_t = sqrt(alpha_bar_t) * x_0 + sqrt(1 - alpha_bar_t) * eps     (Lesson 1, eq. 1.5)
+    with alpha_t = 1 - beta_t and alpha_bar_t = alpha_0 * alpha_1 * ... * alpha_t.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ._validate import as_float_tensor, check_timesteps
+
+SCHEDULE_NAMES = ("linear", "cosine", "squaredcos_cap_v2")
+
+
+def cosine_betas(num_train_timesteps: int, max_beta: float = 0.999) -> torch.Tensor:
+    """Betas of the squared-cosine schedule (Nichol & Dhariwal 2021, eq. 17), shape (T,).
+
+    alpha_bar(s) = cos^2(((s + 0.008) / 1.008) * pi / 2) for s in [0, 1], and
+    beta_t = min(1 - alpha_bar((t + 1) / T) / alpha_bar(t / T), max_beta).
+    Computed in Python floats, then stored as float32, the way diffusers does (``squaredcos_cap_v2``).
+    """
+
+    def alpha_bar(s: float) -> float:
+        return math.cos((s + 0.008) / 1.008 * math.pi / 2) ** 2
+
+    T = num_train_timesteps
+    betas = [min(1 - alpha_bar((t + 1) / T) / alpha_bar(t / T), max_beta) for t in range(T)]
+    return torch.tensor(betas, dtype=torch.float32)
+
+
+class NoiseScheduler:
+    """A DDPM noise schedule with diffusers' names (Lesson 1).
+
+    Args:
+        num_train_timesteps: T, the number of noising steps (timesteps are 0 .. T-1).
+        beta_start, beta_end: the ends of the "linear" schedule (Ho et al. 2020 use 1e-4 and 0.02).
+        beta_schedule: "linear" (DDPM) or "cosine" (improved DDPM; diffusers calls it "squaredcos_cap_v2").
+
+    Attributes (all float32 tensors of shape (T,)):
+        betas: beta_t, the variance of the noise added at step t.
+        alphas: alpha_t = 1 - beta_t.
+        alphas_cumprod: alpha_bar_t = prod_{s<=t} alpha_s, the share of the original signal's variance left.
+    """
+
+    def __init__(
+        self,
+        num_train_timesteps: int = 1000,
+        beta_start: float = 1e-4,
+        beta_end: float = 0.02,
+        beta_schedule: str = "linear",
+    ) -> None:
+        if isinstance(num_train_timesteps, bool) or not isinstance(num_train_timesteps, int) or num_train_timesteps < 1:
+            raise ValueError(f"num_train_timesteps must be a positive int, got {num_train_timesteps!r}.")
+        if beta_schedule not in SCHEDULE_NAMES:
+            raise ValueError(f"Unknown beta_schedule {beta_schedule!r}: expected one of {', '.join(SCHEDULE_NAMES)}.")
+        if beta_schedule == "linear":
+            if not (0.0 < beta_start <= beta_end < 1.0):
+                raise ValueError(
+                    f"The linear schedule needs 0 < beta_start <= beta_end < 1, got beta_start={beta_start}, "
+                    f"beta_end={beta_end}."
+                )
+            self.betas = torch.linspace(beta_start, beta_end, num_train_timesteps, dtype=torch.float32)
+        else:
+            self.betas = cosine_betas(num_train_timesteps)
+        self.num_train_timesteps = num_train_timesteps
+        self.beta_start, self.beta_end, self.beta_schedule = beta_start, beta_end, beta_schedule
+        self.alphas = 1.0 - self.betas  # alpha_t = 1 - beta_t
+        self.alphas_cumprod = torch.cumprod(self.alphas, dim=0)  # alpha_bar_t = alpha_0 * ... * alpha_t
+        self.timesteps = torch.arange(num_train_timesteps - 1, -1, -1)  # reverse order, as in diffusers
+
+    def __repr__(self) -> str:
+        extra = f", beta_start={self.beta_start}, beta_end={self.beta_end}" if self.beta_schedule == "linear" else ""
+        return f"NoiseScheduler(num_train_timesteps={self.num_train_timesteps}, beta_schedule={self.beta_schedule!r}{extra})"
+
+    def signal_to_noise(self) -> torch.Tensor:
+        """SNR(t) = alpha_bar_t / (1 - alpha_bar_t), shape (T,) (Kingma et al. 2021, "Variational Diffusion Models")."""
+        return self.alphas_cumprod / (1.0 - self.alphas_cumprod)
+
+    def add_noise(self, original_samples: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+        """Jump straight from x_0 to x_t (Lesson 1, eq. 1.5): sqrt(abar_t) * x_0 + sqrt(1 - abar_t) * eps.
+
+        Args:
+            original_samples: x_0, shape (N, ...) (images (N, C, H, W) or points (N, 2)).
+            noise: eps ~ N(0, I), the same shape as ``original_samples``.
+            timesteps: integer tensor of shape (N,) (one per example) or a single int, each in 0 .. T-1.
+        Returns:
+            x_t, the same shape and dtype as ``original_samples``.
+        """
+        x0 = as_float_tensor(original_samples, "original_samples")
+        eps = as_float_tensor(noise, "noise")
+        if x0.ndim < 1:
+            raise ValueError("original_samples must have a batch dimension, shape (N, ...).")
+        if eps.shape != x0.shape:
+            raise ValueError(
+                f"noise must have the same shape as original_samples {tuple(x0.shape)}, got {tuple(eps.shape)}."
+            )
+        t = check_timesteps(timesteps, self.num_train_timesteps, x0.shape[0])
+        alphas_cumprod = self.alphas_cumprod.to(device=x0.device, dtype=x0.dtype)
+        t = t.to(x0.device)
+        sqrt_alpha_prod = alphas_cumprod[t] ** 0.5  # (N,)
+        sqrt_one_minus_alpha_prod = (1 - alphas_cumprod[t]) ** 0.5  # (N,)
+        shape = (-1,) + (1,) * (x0.ndim - 1)  # broadcast one value per example over (C, H, W)
+        return sqrt_alpha_prod.reshape(shape) * x0 + sqrt_one_minus_alpha_prod.reshape(shape) * eps
