@@ -10,9 +10,9 @@ Each piece is derived in a lesson first, then imported from here by the later le
 Importing it has no side effects: no device probing, no downloads.
 """
 
-from .data import load_digits, load_photo, to_model_range
+from .data import crayon_drawing, load_digits, load_photo, to_model_range
 from .env import environment_report, get_device, seed_everything
-from .forward import BlurToStatic, blur, dct_matrix, heat_frequencies
+from .forward import BlurToStatic, blur, dct_matrix, forward_step, heat_frequencies
 from .scheduler import NoiseScheduler
 
 __version__ = "0.1.0"
@@ -21,8 +21,10 @@ __all__ = [
     "BlurToStatic",
     "NoiseScheduler",
     "blur",
+    "crayon_drawing",
     "dct_matrix",
     "environment_report",
+    "forward_step",
     "get_device",
     "heat_frequencies",
     "load_digits",

@@ -15,7 +15,7 @@ from typing import Callable
 
 import torch
 
-from .forward import blur, dct_matrix
+from .forward import blur, dct_matrix, forward_step
 from .scheduler import NoiseScheduler
 
 
@@ -58,7 +58,7 @@ def _compare(
 ) -> None:
     """Pass if ``got`` matches ``expected``; otherwise name the mistake whose output ``got`` matches."""
     if got is None:
-        _fail(exercise, "your function returned None. Finish it with a `return` of the result.")
+        _fail(exercise, "your function returned None: replace the stub's None with your code (and keep the `return`).")
     if not isinstance(got, torch.Tensor):
         _fail(exercise, f"expected a torch.Tensor, got {type(got).__name__}.")
     if tuple(got.shape) != tuple(expected.shape):
@@ -103,14 +103,14 @@ def check_to_model_range(fn: Callable) -> None:
 
 
 def check_forward_step(fn: Callable) -> None:
-    """Exercise 1.1: one variance-preserving noising step (Lesson 1, eq. 1.3)."""
-    ex = "Exercise 1.1 (forward_step)"
+    """Exercise 1.2: one variance-preserving noising step (Lesson 1, eq. 1.3)."""
+    ex = "Exercise 1.2 (forward_step)"
     g = torch.Generator().manual_seed(11)
     x_prev = torch.rand(3, 1, 8, 8, generator=g) * 2 - 1
     eps = torch.randn(3, 1, 8, 8, generator=g)
     for beta in (0.02, 0.3):
         got = _call(ex, fn, x_prev.clone(), beta, eps.clone())
-        expected = math.sqrt(1 - beta) * x_prev + math.sqrt(beta) * eps
+        expected = forward_step(x_prev, beta, eps)
         mistakes = {
             "the square roots are missing. beta_t is a variance; scale x_{t-1} by sqrt(1 - beta_t) and "
             "eps by sqrt(beta_t).": (1 - beta) * x_prev + beta * eps,
@@ -126,8 +126,8 @@ def check_forward_step(fn: Callable) -> None:
 
 
 def check_alphas_cumprod(fn: Callable) -> None:
-    """Exercise 1.2: alpha_bar_t = prod_{s<=t} (1 - beta_s) (Lesson 1, eq. 1.4)."""
-    ex = "Exercise 1.2 (alphas_cumprod_from_betas)"
+    """Exercise 1.3: alpha_bar_t = prod_{s<=t} (1 - beta_s) (Lesson 1, eq. 1.4)."""
+    ex = "Exercise 1.3 (alphas_cumprod_from_betas)"
     for sched in (NoiseScheduler(1000), NoiseScheduler(50, beta_schedule="cosine"), NoiseScheduler(10, 0.05, 0.3)):
         betas = sched.betas.clone()
         got = _call(ex, fn, betas.clone())
@@ -150,8 +150,8 @@ def check_alphas_cumprod(fn: Callable) -> None:
 
 
 def check_q_sample(fn: Callable) -> None:
-    """Exercise 1.3: the closed-form jump x_0 -> x_t (Lesson 1, eq. 1.5), one timestep per example."""
-    ex = "Exercise 1.3 (q_sample)"
+    """Exercise 1.4: the closed-form jump x_0 -> x_t (Lesson 1, eq. 1.5), one timestep per example."""
+    ex = "Exercise 1.4 (q_sample)"
     sched = NoiseScheduler(1000)
     abar = sched.alphas_cumprod
     g = torch.Generator().manual_seed(13)
@@ -187,8 +187,8 @@ def check_q_sample(fn: Callable) -> None:
 
 
 def check_heat_blur(fn: Callable) -> None:
-    """Exercise 1.4: Gaussian blur as heat spreading in the DCT basis (Lesson 1, eq. 1.1-1.2)."""
-    ex = "Exercise 1.4 (heat_blur)"
+    """Exercise 1.1: Gaussian blur as heat spreading in the DCT basis (Lesson 1, eq. 1.1-1.2)."""
+    ex = "Exercise 1.1 (heat_blur)"
     g = torch.Generator().manual_seed(14)
     x = torch.rand(2, 1, 16, 12, generator=g) * 2 - 1  # not square: H and W must not be mixed up
     for sigma in (0.7, 2.0):

@@ -47,3 +47,39 @@ def load_photo(size: int = 64) -> torch.Tensor:
         img = img.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.LANCZOS)
         arr = np.asarray(img)  # (size, size, 3) uint8
     return to_model_range(arr, 255.0).permute(2, 0, 1)[None].contiguous().clamp(-1, 1)
+
+
+def crayon_drawing(size: int = 64) -> torch.Tensor:
+    """A child's crayon drawing (a house, a sun, a tree and grass), drawn here in code: (1, 3, size, size) in [-1, 1].
+
+    The course's opening picture: smudge it until only TV static is left, then learn to bring it back.
+    Drawn with matplotlib's Agg renderer, so it needs no file and is the same on every machine.
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or not (16 <= size <= 512):
+        raise ValueError(f"size must be an int between 16 and 512 pixels, got {size!r}.")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Circle, Polygon, Rectangle
+
+    fig = Figure(figsize=(1, 1), dpi=size)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    ax.axis("off")
+    ax.add_patch(Rectangle((0, 0), 10, 10, color="#fdf6e3"))  # paper
+    ax.add_patch(Rectangle((0, 0), 10, 2.2, color="#4caf50"))  # grass
+    ax.add_patch(Circle((8.0, 8.0), 1.2, color="#ffc107"))  # sun
+    for k in range(8):  # sun rays
+        a = k * np.pi / 4
+        ax.plot([8 + 1.5 * np.cos(a), 8 + 2.1 * np.cos(a)], [8 + 1.5 * np.sin(a), 8 + 2.1 * np.sin(a)],
+                color="#ff9800", lw=size / 40, solid_capstyle="round")
+    ax.add_patch(Rectangle((1.5, 2.2), 4.0, 3.3, color="#e53935"))  # house
+    ax.add_patch(Polygon([(1.0, 5.5), (3.5, 8.0), (6.0, 5.5)], color="#6d4c41"))  # roof
+    ax.add_patch(Rectangle((3.0, 2.2), 1.0, 1.9, color="#1e88e5"))  # door
+    ax.add_patch(Rectangle((1.9, 3.9), 0.8, 0.8, color="#fff59d"))  # window
+    ax.add_patch(Rectangle((7.6, 2.2), 0.5, 2.3, color="#795548"))  # trunk
+    ax.add_patch(Circle((7.85, 5.0), 1.1, color="#2e7d32"))  # tree top
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())[:, :, :3]  # (size, size, 3) uint8
+    return to_model_range(rgba.copy(), 255.0).permute(2, 0, 1)[None].contiguous().clamp(-1, 1)

@@ -82,6 +82,8 @@ def blur(images: torch.Tensor, sigma, *, d_min: float = 0.0) -> torch.Tensor:
     check_image_batch(x, "images")
     n, _, h, w = x.shape
     s = _sigma_per_image(sigma, n, x)
+    if not bool((s > 0).any()):
+        return x.clone()  # sigma = 0: exactly unchanged (no DCT round-off)
     tau = s**2 / 2  # heat-spreading time for a Gaussian of std sigma (eq. 1.1)
     lam = heat_frequencies(h, w, dtype=x.dtype, device=x.device)  # (H, W)
     damp = torch.exp(-lam[None] * tau[:, None, None])  # (N, H, W)
@@ -136,3 +138,20 @@ class BlurToStatic:
         x0 = as_float_tensor(original_samples, "original_samples")
         blurred = self.blur_only(x0, timesteps)
         return self.scheduler.add_noise(blurred, noise, timesteps)
+
+
+def forward_step(x_prev: torch.Tensor, beta_t: float, eps: torch.Tensor) -> torch.Tensor:
+    """One variance-preserving noising step (Lesson 1, eq. 1.3; Ho et al. 2020, eq. 2).
+
+    x_t = sqrt(1 - beta_t) * x_{t-1} + sqrt(beta_t) * eps. If x_{t-1} has variance 1 and eps ~ N(0, I)
+    is independent of it, x_t has variance (1 - beta_t) + beta_t = 1: the step mixes, it never inflates.
+    Shapes: x_prev and eps alike, any shape; beta_t a float in (0, 1).
+    """
+    x_prev = as_float_tensor(x_prev, "x_prev")
+    eps = as_float_tensor(eps, "eps")
+    if eps.shape != x_prev.shape:
+        raise ValueError(f"eps must have the shape of x_prev {tuple(x_prev.shape)}, got {tuple(eps.shape)}.")
+    beta_t = float(beta_t)
+    if not (0.0 <= beta_t <= 1.0):
+        raise ValueError(f"beta_t is a variance between 0 and 1, got {beta_t}.")
+    return math.sqrt(1.0 - beta_t) * x_prev + math.sqrt(beta_t) * eps

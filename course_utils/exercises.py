@@ -1,0 +1,123 @@
+"""Learner notebooks are generated from the solution notebooks; this module does the generating.
+
+One source of truth per lesson: ``notebooks/solutions/NN_name.ipynb``. In its code cells, a region
+
+    ### BEGIN SOLUTION
+    ### STUB: x_t = None  # your code here (eq. 1.3)
+    x_t = math.sqrt(1 - beta_t) * x_prev + math.sqrt(beta_t) * eps
+    ### END SOLUTION
+
+becomes, in the learner's ``notebooks/NN_name.ipynb``,
+
+    # YOUR CODE HERE
+    x_t = None  # your code here (eq. 1.3)
+
+(the ``### STUB:`` lines; without any, ``raise NotImplementedError()``). Cells tagged
+``solution-only`` are dropped. The cell after each exercise is tagged ``check``; its
+``course_utils.checks`` call fails until the exercise is right.
+
+Not essential on first read: course plumbing, used by ``scripts/make_learner_notebooks.py``,
+``python -m course_utils.grade`` and the tests.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+BEGIN = "### BEGIN SOLUTION"
+END = "### END SOLUTION"
+STUB = "### STUB:"
+CHECK_TAG = "check"
+EXERCISE_TAG = "exercise"
+SOLUTION_ONLY_TAG = "solution-only"
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+SOLUTIONS = NOTEBOOKS / "solutions"
+
+
+def strip_solution(source: str) -> str:
+    """Replace every marked solution region in one cell's source with its stub."""
+    out: list[str] = []
+    inside = False
+    stub: list[str] = []
+    indent = ""
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(BEGIN):
+            if inside:
+                raise ValueError(f"nested {BEGIN!r} in cell:\n{source}")
+            inside, stub, indent = True, [], line[: len(line) - len(line.lstrip())]
+        elif stripped.startswith(END):
+            if not inside:
+                raise ValueError(f"{END!r} without {BEGIN!r} in cell:\n{source}")
+            out.append(f"{indent}# YOUR CODE HERE")
+            out.extend(stub or [f"{indent}raise NotImplementedError()"])
+            inside = False
+        elif inside:
+            if stripped.startswith(STUB):
+                stub.append(indent + stripped[len(STUB):].strip())
+        else:
+            out.append(line)
+    if inside:
+        raise ValueError(f"{BEGIN!r} without {END!r} in cell:\n{source}")
+    return "\n".join(out)
+
+
+def tags(cell) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def make_learner_notebook(solution_nb):
+    """The learner's version of a solution notebook (an ``nbformat`` node): stubs in, outputs out."""
+    nb = copy.deepcopy(solution_nb)
+    cells = []
+    for cell in nb.cells:
+        if SOLUTION_ONLY_TAG in tags(cell):
+            continue
+        if cell.cell_type == "code":
+            cell.source = strip_solution(cell.source)
+            cell.outputs = []
+            cell.execution_count = None
+            cell.metadata.pop("execution", None)
+        cell.pop("id", None)
+        cells.append(cell)
+    nb.cells = cells
+    nb.metadata.pop("widgets", None)
+    import nbformat
+
+    # stable cell ids, so regenerating gives byte-identical files
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i:03d}"
+    nbformat.validate(nb)
+    return nb
+
+
+def exercise_cells(nb) -> list[tuple[int, str]]:
+    """(code-cell index, check call) for every check cell: nbval names cells by code-cell index."""
+    found = []
+    code_index = -1
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        code_index += 1
+        if CHECK_TAG in tags(cell):
+            m = re.search(r"check_(\w+)\(", cell.source)
+            found.append((code_index, m.group(1) if m else cell.source.strip().splitlines()[0]))
+    return found
+
+
+def solution_notebooks() -> list[Path]:
+    return sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def learner_path(solution: Path) -> Path:
+    return NOTEBOOKS / solution.name
+
+
+def render(nb) -> str:
+    import nbformat
+
+    return nbformat.writes(nb) + "\n"
