@@ -15,7 +15,7 @@ from typing import Callable
 
 import torch
 
-from .forward import blur, dct_matrix, forward_step
+from .forward import blur, dct_matrix, forward_step, heat_frequencies
 from .scheduler import NoiseScheduler
 
 
@@ -196,7 +196,7 @@ def check_heat_blur(fn: Callable) -> None:
         expected = blur(x, sigma)
         ch, cw = dct_matrix(16), dct_matrix(12)
         coeffs = ch @ x @ cw.T
-        lam = math.pi**2 * ((torch.arange(16.0)[:, None] / 16) ** 2 + (torch.arange(12.0)[None, :] / 12) ** 2)
+        lam = heat_frequencies(16, 12)
         mistakes = {
             "the heat time is sigma, not sigma^2 / 2: a Gaussian of std sigma is heat spread for time "
             "tau = sigma^2 / 2 (eq. 1.1).": ch.T @ (coeffs * torch.exp(-lam * sigma)) @ cw,

@@ -4,14 +4,17 @@ Lesson 1 derives this file. Essential: ``blur`` (Gaussian blur as heat spreading
 cosine (DCT) basis) and ``BlurToStatic.add_noise`` (blur more and more *and* mix in static, ending in
 pure static). Plumbing: the DCT matrix and input checks.
 
-Heat spreading for time tau blurs with a Gaussian of standard deviation sigma = sqrt(2 * tau)
-(Lesson 1, eq. 1.1). In the DCT basis the heat equation is diagonal: the coefficient at frequency
+Heat spreading for time tau blurs by a kernel of variance sigma^2 = 2 * tau per axis (Lesson 1,
+eq. 1.1). On the pixel grid each pixel moves towards the average of its neighbours (the discrete heat
+equation, reflecting borders), and in the DCT basis that is diagonal: the coefficient at frequency
 (k_y, k_x) of an H x W image is multiplied by
 
-    exp(-lambda_k * tau),   lambda_k = pi^2 * (k_y^2 / H^2 + k_x^2 / W^2)          (Lesson 1, eq. 1.2)
+    exp(-lambda_k * tau),   lambda_k = 4 sin^2(pi k_y / 2H) + 4 sin^2(pi k_x / 2W)     (Lesson 1, eq. 1.2)
 
-so fine detail (large k) fades first. The DCT basis is what the heat equation with reflecting
-borders uses, so nothing wraps around the image edges.
+so fine detail (large k) fades first. For small k, lambda_k ~ pi^2 (k_y^2/H^2 + k_x^2/W^2), the
+continuous heat equation's value that Hoogeboom & Salimans use; the grid's own values keep the kernel
+positive (the "discrete Gaussian" of Lindeberg 1990, "Scale-space for discrete signals"), so a blurred
+picture never leaves the range of the original: no ringing, no overshoot past [-1, 1].
 
 Blurring diffusion (Hoogeboom & Salimans 2022, "Blurring Diffusion Models", eq. 9-11):
     x_t = sqrt(alpha_bar_t) * B_t(x_0) + sqrt(1 - alpha_bar_t) * eps                    (Lesson 1, eq. 1.6)
@@ -45,10 +48,15 @@ def dct_matrix(n: int, *, dtype: torch.dtype = torch.float32, device=None) -> to
 
 
 def heat_frequencies(height: int, width: int, *, dtype=torch.float32, device=None) -> torch.Tensor:
-    """lambda_k = pi^2 (k_y^2 / H^2 + k_x^2 / W^2) for every DCT frequency, shape (H, W) (eq. 1.2)."""
-    ky = torch.arange(height, dtype=torch.float64)[:, None] / height
-    kx = torch.arange(width, dtype=torch.float64)[None, :] / width
-    return (math.pi**2 * (ky**2 + kx**2)).to(dtype=dtype, device=device)
+    """lambda_k = 4 sin^2(pi k_y / 2H) + 4 sin^2(pi k_x / 2W) for every DCT frequency, shape (H, W) (eq. 1.2).
+
+    These are the eigenvalues of the pixel grid's Laplacian (each pixel minus its neighbours, reflecting
+    borders); for small k they equal pi^2 (k_y^2 / H^2 + k_x^2 / W^2).
+    """
+    ky = torch.arange(height, dtype=torch.float64)[:, None]
+    kx = torch.arange(width, dtype=torch.float64)[None, :]
+    lam = 4 * torch.sin(math.pi * ky / (2 * height)) ** 2 + 4 * torch.sin(math.pi * kx / (2 * width)) ** 2
+    return lam.to(dtype=dtype, device=device)
 
 
 def _sigma_per_image(sigma, n: int, ref: torch.Tensor) -> torch.Tensor:
@@ -69,7 +77,7 @@ def _sigma_per_image(sigma, n: int, ref: torch.Tensor) -> torch.Tensor:
 
 
 def blur(images: torch.Tensor, sigma, *, d_min: float = 0.0) -> torch.Tensor:
-    """Gaussian blur of width ``sigma`` pixels, done as heat spreading in the DCT basis (Lesson 1, eq. 1.1-1.2).
+    """Blur of width ``sigma`` pixels (a discrete Gaussian), done as heat spreading in the DCT basis (Lesson 1, eq. 1.1-1.2).
 
     Args:
         images: (N, C, H, W), values in [-1, 1].

@@ -3,3 +3,68 @@
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests/ helpers such as wrong_answers.py
+
+
+class LessonKernel:
+    """A real Jupyter kernel that has run a solution notebook top to bottom; run more code in it."""
+
+    def __init__(self, notebook: Path) -> None:
+        import nbformat
+        from jupyter_client.manager import start_new_kernel
+
+        from course_utils.exercises import EXERCISE_TAG, tags
+
+        self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=str(notebook.parent))
+        nb = nbformat.read(notebook, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        self.cells = {}
+        for i, cell in enumerate(code):
+            reply = self.run(cell.source)
+            assert reply["status"] == "ok", f"{notebook.name} code cell {i} failed: {reply.get('evalue')}"
+            if EXERCISE_TAG in tags(cell):
+                name = cell.source.split("def ", 1)[1].split("(", 1)[0]
+                self.cells[name] = (cell.source, code[i + 1].source)
+
+    def run(self, code: str, timeout: float = 600) -> dict:
+        """Execute code; return the reply content (status, and ename/evalue/traceback on error)."""
+        reply = self.kc.execute_interactive(code, timeout=timeout, output_hook=lambda msg: None)
+        return reply["content"]
+
+    def value(self, expression: str):
+        """Evaluate an expression in the kernel and return its value (via repr/ast.literal_eval)."""
+        import ast
+
+        reply = self.kc.execute_interactive("", user_expressions={"v": expression}, timeout=60,
+                                            output_hook=lambda msg: None)
+        res = reply["content"]["user_expressions"]["v"]
+        assert res["status"] == "ok", res
+        return ast.literal_eval(res["data"]["text/plain"])
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+@pytest.fixture(scope="session")
+def lesson_kernel():
+    """lesson_kernel("01_picture_to_static.ipynb") -> (run, {function: (exercise source, check source)})."""
+    from course_utils.exercises import SOLUTIONS
+
+    kernels: dict[str, LessonKernel] = {}
+
+    def get(name: str):
+        if name not in kernels:
+            kernels[name] = LessonKernel(SOLUTIONS / name)
+        return kernels[name].run, kernels[name].cells
+
+    get.kernels = kernels
+    yield get
+    for k in kernels.values():
+        k.close()
