@@ -2,6 +2,7 @@
 
     python3 course.py          # first time: creates .venv and installs the course; then opens JupyterLab
     python3 course.py test     # installs the test extras if needed, then runs every test (pytest)
+    python3 course.py check notebooks/01_picture_to_static.ipynb   # which of your exercises pass (nbval)
 
 Anything after the command is passed on: ``python3 course.py open --no-browser``,
 ``python3 course.py test -k scheduler``. Windows: ``py course.py`` works the same way.
@@ -49,10 +50,13 @@ def main(argv: list[str]) -> int:
         py = ensure_installed("")
         return subprocess.call([str(py), "-m", "jupyter", "lab", str(ROOT / "notebooks" / "00_welcome.ipynb"), *rest],
                                cwd=ROOT)
+    if command == "check":
+        py = ensure_installed("")
+        return subprocess.call([str(py), "-m", "course_utils.grade", *rest], cwd=ROOT)
     if command == "test":
         py = ensure_installed("test")
         return subprocess.call([str(py), "-m", "pytest", *rest], cwd=ROOT)
-    sys.exit(f"unknown command {command!r}: use 'python3 course.py' (open) or 'python3 course.py test'.")
+    sys.exit(f"unknown command {command!r}: use 'python3 course.py' (open), 'python3 course.py check NOTEBOOK' or 'python3 course.py test'.")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,128 @@
+"""Measure the course on this machine: each notebook's runtime from a fresh kernel, and slider speed.
+
+    python scripts/benchmark.py                 # all lessons; writes benchmarks/results.md
+
+What it measures:
+- notebook runtime: every code cell of the solution notebook, in a fresh kernel, wall clock;
+- kernel peak memory (max RSS of the kernel process, from inside it) after the notebook ran;
+- slider update: in the kernel that ran the lesson, the time from setting a slider's value to the new
+  PNG being in the Image widget (what is then sent to the browser), over a drag across every frame,
+  forwards and back: median and worst case. Also the uncached render time per frame, which is what
+  precomputing saves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from course_utils.exercises import solution_notebooks  # noqa: E402
+
+SLIDERS = {"00_welcome.ipynb": ["slider"], "01_picture_to_static.ipynb": ["slider", "digit_slider"]}
+
+TIMING_CODE = """
+import time as _t, json as _j, statistics as _s
+def _drag(s):
+    opts = list(s.slider.options)
+    path = opts + opts[::-1]
+    times = []
+    for v in path:
+        t0 = _t.perf_counter(); s.slider.value = v; _ = s.image.value; times.append(_t.perf_counter() - t0)
+    fresh = []
+    for v in opts[:: max(1, len(opts) // 10)]:
+        t0 = _t.perf_counter(); s.render(v); fresh.append(_t.perf_counter() - t0)
+    return {"moves": len(path), "median_ms": 1000 * _s.median(times), "max_ms": 1000 * max(times),
+            "render_ms": 1000 * _s.median(fresh), "frames": len(opts)}
+_bench = _j.dumps({name: _drag(globals()[name]) for name in NAMES})
+"""
+
+
+def kernel_peak_mb(kc) -> float:
+    code = "import resource, sys; _peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != 'darwin' else 1024**2)"
+    reply = kc.execute_interactive(code, user_expressions={"p": "_peak"}, timeout=60, output_hook=lambda m: None)
+    return float(reply["content"]["user_expressions"]["p"]["data"]["text/plain"])
+
+
+def run_notebook(path: Path, sliders: list[str]) -> dict:
+    import nbformat
+    from jupyter_client.manager import start_new_kernel
+
+    nb = nbformat.read(path, as_version=4)
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(path.parent))
+    try:
+        t0 = time.perf_counter()
+        for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+            reply = kc.execute_interactive(cell.source, timeout=1200, output_hook=lambda m: None)
+            if reply["content"]["status"] != "ok":
+                raise RuntimeError(f"{path.name} cell {i}: {reply['content'].get('evalue')}")
+        runtime = time.perf_counter() - t0
+        peak = kernel_peak_mb(kc)
+        out = {"runtime_s": runtime, "peak_mb": peak, "sliders": {}}
+        if sliders:
+            code = f"NAMES = {sliders!r}\n" + TIMING_CODE
+            reply = kc.execute_interactive(code, user_expressions={"b": "_bench"}, timeout=600,
+                                           output_hook=lambda m: None)
+            text = reply["content"]["user_expressions"]["b"]["data"]["text/plain"]
+            out["sliders"] = json.loads(eval(text))  # a repr of a JSON string
+        return out
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def machine() -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}, "
+            f"{'CUDA' if torch.cuda.is_available() else 'CPU only'}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.md")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
+    args = parser.parse_args()
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    results = {}
+    for path in solution_notebooks():
+        print(f"running {path.name} ...", flush=True)
+        results[path.name] = run_notebook(path, SLIDERS.get(path.name, []))
+    lines = [f"Measured {date.today().isoformat()} on: {machine()}.", "",
+             "| notebook | runtime from a fresh kernel | kernel peak memory |", "|---|---|---|"]
+    for name, r in results.items():
+        lines.append(f"| `{name}` | {r['runtime_s']:.1f} s | {r['peak_mb']:.0f} MB |")
+    lines += ["", "| slider | frames | update on a drag: median | worst | one frame rendered uncached |",
+              "|---|---|---|---|---|"]
+    for name, r in results.items():
+        for s, b in r["sliders"].items():
+            lines.append(f"| `{name}`: `{s}` | {b['frames']} | {b['median_ms']:.2f} ms | {b['max_ms']:.2f} ms "
+                         f"| {b['render_ms']:.0f} ms |")
+    table = "\n".join(lines) + "\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(table)
+    args.json.write_text(json.dumps({"machine": machine(), "date": date.today().isoformat(), "results": results},
+                                    indent=2) + "\n")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
