@@ -90,7 +90,7 @@ def make_learner_notebook(solution_nb):
 
     # stable cell ids, so regenerating gives byte-identical files
     for i, cell in enumerate(nb.cells):
-        cell["id"] = f"cell-{i:03d}"
+        cell["id"] = str(i)  # the ids nbstripout gives, so both tools agree
     nbformat.validate(nb)
     return nb
 
