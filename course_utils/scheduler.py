@@ -19,7 +19,7 @@ import math
 
 import torch
 
-from ._validate import as_float_tensor, check_timesteps
+from ._validate import as_float_tensor, check_image_batch, check_timesteps
 
 SCHEDULE_NAMES = ("linear", "cosine", "squaredcos_cap_v2")
 
@@ -92,7 +92,7 @@ class NoiseScheduler:
         """Jump straight from x_0 to x_t (Lesson 1, eq. 1.5): sqrt(abar_t) * x_0 + sqrt(1 - abar_t) * eps.
 
         Args:
-            original_samples: x_0, shape (N, ...) (images (N, C, H, W) or points (N, 2)).
+            original_samples: x_0, images (N, C, H, W) with values in [-1, 1], or points (N, D).
             noise: eps ~ N(0, I), the same shape as ``original_samples``.
             timesteps: integer tensor of shape (N,) (one per example) or a single int, each in 0 .. T-1.
         Returns:
@@ -102,6 +102,13 @@ class NoiseScheduler:
         eps = as_float_tensor(noise, "noise")
         if x0.ndim < 1:
             raise ValueError("original_samples must have a batch dimension, shape (N, ...).")
+        if x0.ndim == 4:  # a batch of images: they must be in the model's range
+            check_image_batch(x0, "original_samples")
+        elif x0.ndim == 3:
+            raise ValueError(
+                f"original_samples has shape {tuple(x0.shape)}: images must be a batch (N, C, H, W); "
+                "for one image use x0[None]."
+            )
         if eps.shape != x0.shape:
             raise ValueError(
                 f"noise must have the same shape as original_samples {tuple(x0.shape)}, got {tuple(eps.shape)}."

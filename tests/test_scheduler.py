@@ -236,3 +236,17 @@ def test_non_tensor_images(batch):
     _, noise = batch
     with pytest.raises(TypeError, match="original_samples must be a torch.Tensor, got list"):
         NoiseScheduler().add_noise([[0.0] * 8] * 4, noise, 0)
+
+
+def test_add_noise_rejects_images_outside_model_range():
+    s = NoiseScheduler(100)
+    x = torch.rand(2, 3, 8, 8) * 255
+    with pytest.raises(ValueError, match=r"\[-1, 1\].*\[0, 255\]"):
+        s.add_noise(x, torch.randn_like(x), torch.tensor([1, 2]))
+
+
+def test_add_noise_rejects_an_unbatched_image():
+    s = NoiseScheduler(100)
+    x = torch.rand(3, 8, 8)
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        s.add_noise(x, torch.randn_like(x), torch.tensor([1]))
