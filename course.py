@@ -27,7 +27,7 @@ def venv_python() -> Path:
 
 def ensure_installed(extras: str) -> Path:
     """Create .venv and ``pip install -e .[extras]`` into it, unless pyproject.toml is unchanged since last time."""
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036  (this file runs on whatever python3 the learner has)
         sys.exit(f"This course needs Python 3.10 or newer; this is {sys.version.split()[0]}.")
     py = venv_python()
     if not py.exists():
@@ -56,7 +56,8 @@ def main(argv: list[str]) -> int:
     if command == "test":
         py = ensure_installed("test")
         return subprocess.call([str(py), "-m", "pytest", *rest], cwd=ROOT)
-    sys.exit(f"unknown command {command!r}: use 'python3 course.py' (open), 'python3 course.py check NOTEBOOK' or 'python3 course.py test'.")
+    sys.exit(f"unknown command {command!r}: use 'python3 course.py' (open), "
+             "'python3 course.py check NOTEBOOK' or 'python3 course.py test'.")
 
 
 if __name__ == "__main__":

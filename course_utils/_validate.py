@@ -63,7 +63,9 @@ def check_timesteps(timesteps, num_train_timesteps: int, batch: int | None, name
     if timesteps.ndim == 0:
         timesteps = timesteps.reshape(1)
     if timesteps.ndim != 1:
-        raise ValueError(f"{name} must be a scalar or a 1-D tensor (one per example), got shape {tuple(timesteps.shape)}.")
+        raise ValueError(
+            f"{name} must be a scalar or a 1-D tensor (one per example), got shape {tuple(timesteps.shape)}."
+        )
     if batch is not None and timesteps.shape[0] not in (1, batch):
         raise ValueError(
             f"{name} must hold one timestep per example: expected shape ({batch},) or a single value, "

@@ -11,7 +11,7 @@ the code that later lessons import.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

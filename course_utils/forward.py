@@ -66,7 +66,10 @@ def _sigma_per_image(sigma, n: int, ref: torch.Tensor) -> torch.Tensor:
         if sigma.ndim == 0:
             sigma = sigma.reshape(1).expand(n)
         if sigma.ndim != 1 or sigma.shape[0] not in (1, n):
-            raise ValueError(f"sigma must be a number or a 1-D tensor with one value per image ({n},), got shape {tuple(sigma.shape)}.")
+            raise ValueError(
+                f"sigma must be a number or a 1-D tensor with one value per image ({n},), "
+                f"got shape {tuple(sigma.shape)}."
+            )
         sigma = sigma.expand(n)
     else:
         raise TypeError(f"sigma must be a float or a tensor, got {type(sigma).__name__}.")
@@ -77,7 +80,7 @@ def _sigma_per_image(sigma, n: int, ref: torch.Tensor) -> torch.Tensor:
 
 
 def blur(images: torch.Tensor, sigma, *, d_min: float = 0.0) -> torch.Tensor:
-    """Blur of width ``sigma`` pixels (a discrete Gaussian), done as heat spreading in the DCT basis (Lesson 1, eq. 1.1-1.2).
+    """Blur of width ``sigma`` pixels (a discrete Gaussian): heat spreading in the DCT basis (Lesson 1, eq. 1.1-1.2).
 
     Args:
         images: (N, C, H, W), values in [-1, 1].

@@ -6,7 +6,7 @@ Plumbing, not essential on first read. No pyplot state is kept: functions return
 from __future__ import annotations
 
 import io
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

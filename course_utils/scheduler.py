@@ -82,7 +82,8 @@ class NoiseScheduler:
 
     def __repr__(self) -> str:
         extra = f", beta_start={self.beta_start}, beta_end={self.beta_end}" if self.beta_schedule == "linear" else ""
-        return f"NoiseScheduler(num_train_timesteps={self.num_train_timesteps}, beta_schedule={self.beta_schedule!r}{extra})"
+        return (f"NoiseScheduler(num_train_timesteps={self.num_train_timesteps}, "
+                f"beta_schedule={self.beta_schedule!r}{extra})")
 
     def signal_to_noise(self) -> torch.Tensor:
         """SNR(t) = alpha_bar_t / (1 - alpha_bar_t), shape (T,) (Kingma et al. 2021, "Variational Diffusion Models")."""

@@ -10,7 +10,7 @@ Not essential on first read: this is display plumbing around ``course_utils.forw
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -61,7 +61,7 @@ class FrameSlider:
             png = self._cache[value] = self.render(value)
         return png
 
-    def precompute(self, progress: bool = True) -> "FrameSlider":
+    def precompute(self, progress: bool = True) -> FrameSlider:
         """Render every frame now (a progress bar shows it), so that dragging never waits."""
         values = list(self.slider.options)
         if progress:
@@ -180,7 +180,7 @@ def forward_process_slider(
                 title.set_text(f"blur + static, sigma = {sigmas[i]:.2f} px")
             if bars is not None:
                 counts, _ = np.histogram(img.numpy().ravel(), bins=edges, density=True)
-                for b, h in zip(bars, counts):
+                for b, h in zip(bars, counts, strict=True):
                     b.set_height(h)
         suptitle.set_text(f"t = {value} of 0..{scheduler.num_train_timesteps - 1}   "
                           f"(signal kept: sqrt(alpha_bar_t) = {abar[i].sqrt():.3f})")

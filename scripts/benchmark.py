@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 from datetime import date
@@ -48,7 +47,8 @@ _bench = _j.dumps({name: _drag(globals()[name]) for name in NAMES})
 
 
 def kernel_peak_mb(kc) -> float:
-    code = "import resource, sys; _peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != 'darwin' else 1024**2)"
+    code = ("import resource, sys; _peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss"
+            " / (1024 if sys.platform != 'darwin' else 1024**2)")  # ru_maxrss: KiB on Linux, bytes on macOS
     reply = kc.execute_interactive(code, user_expressions={"p": "_peak"}, timeout=60, output_hook=lambda m: None)
     return float(reply["content"]["user_expressions"]["p"]["data"]["text/plain"])
 

@@ -23,7 +23,7 @@ def main() -> None:
     rows = [("crayon drawing", cu.crayon_drawing(64), 6.0), ("photo", cu.load_photo(64), 8.0),
             ("digit", cu.load_digits()[:1], 1.5)]
     fig, axes = plt.subplots(len(rows), len(ts), figsize=(1.3 * len(ts), 1.35 * len(rows) + 0.4))
-    for r, (name, x0, max_blur) in enumerate(rows):
+    for r, (_name, x0, max_blur) in enumerate(rows):
         process = cu.BlurToStatic(scheduler, max_blur_sigma=max_blur)
         eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(r)).expand(len(ts), -1, -1, -1)
         xt = process.add_noise(x0.expand(len(ts), -1, -1, -1), eps, ts)

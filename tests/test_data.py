@@ -12,7 +12,6 @@ import torch
 from course_utils.data import load_digits, load_photo, to_model_range
 from course_utils.env import environment_report, get_device, seed_everything
 
-
 # ---------------------------------------------------------------- data
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from wrong_answers import WRONG_ANSWERS
 
 from course_utils.exercises import (
     BEGIN,
@@ -29,7 +30,6 @@ from course_utils.exercises import (
     tags,
 )
 from course_utils.grade import grade
-from wrong_answers import WRONG_ANSWERS
 
 SOLUTIONS = solution_notebooks()
 IDS = [p.name for p in SOLUTIONS]
