@@ -5,20 +5,37 @@ Each piece is derived in a lesson first, then imported from here by the later le
 - ``scheduler.NoiseScheduler``: the DDPM noise schedule (Lesson 1).
 - ``forward.blur``, ``forward.BlurToStatic``: blur as heat spreading, and blur-to-static (Lesson 1).
 - ``data.load_digits``, ``data.load_photo``: pictures that ship with installed packages (Lesson 1).
+- ``models.UNet``, ``models.PointDenoiser``, ``training.train``, ``ideal.ideal_denoiser``,
+  ``checkpoints``: the denoisers, their training loop, the ideal denoiser, safe save/load (Lesson 2).
 - ``sliders``, ``plotting``: display helpers; ``checks``: the exercise checks; ``env``: device and seed.
 
 Importing it has no side effects: no device probing, no downloads.
 """
 
-from .data import crayon_drawing, load_digits, load_photo, to_model_range
+from .checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from .data import crayon_drawing, load_digits, load_photo, load_points, to_model_range
 from .env import environment_report, get_device, seed_everything
 from .forward import BlurToStatic, blur, dct_matrix, forward_step, heat_frequencies
+from .ideal import ideal_denoiser
+from .models import PointDenoiser, UNet, timestep_embedding
 from .scheduler import NoiseScheduler
+from .training import diffusion_loss, evaluate_loss, train
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BlurToStatic",
+    "CheckpointError",
+    "PointDenoiser",
+    "UNet",
+    "diffusion_loss",
+    "evaluate_loss",
+    "ideal_denoiser",
+    "load_checkpoint",
+    "load_points",
+    "save_checkpoint",
+    "timestep_embedding",
+    "train",
     "NoiseScheduler",
     "blur",
     "crayon_drawing",

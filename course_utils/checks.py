@@ -34,17 +34,26 @@ def _passed(exercise: str, what: str) -> None:
     print(f"OK {exercise} passed: {what}")
 
 
-def _call(exercise: str, fn: Callable, *args):
+def _call(exercise: str, fn: Callable, *args, hints: dict[type, str] | None = None):
+    """Call the learner's function; turn its exceptions, and changes to its inputs, into one-line failures."""
     if not callable(fn):
         _fail(exercise, f"expected a function, got {type(fn).__name__}. Pass the function itself, without ().")
+    before = [a.clone() if isinstance(a, torch.Tensor) else None for a in args]
     try:
-        return fn(*args)
+        out = fn(*args)
     except NotImplementedError:
         _fail(exercise, "not written yet: replace the stub with your code, then run the cell again.")
     except ExerciseFailed:
         raise
     except Exception as err:  # the learner's code raised: show the one line that matters
-        _fail(exercise, f"your function raised {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+        first = str(err).splitlines()[0] if str(err) else ""
+        hint = next((h for kind, h in (hints or {}).items() if isinstance(err, kind)), "")
+        _fail(exercise, f"your function raised {type(err).__name__}: {first}" + (f" ({hint})" if hint else ""))
+    for a, b in zip(args, before, strict=True):
+        if b is not None and not torch.equal(a, b):
+            _fail(exercise, "your function changed one of its inputs in place (an operation ending in _, like "
+                            "mul_ or add_, or an assignment into it). Compute a new tensor instead.")
+    return out
 
 
 def _compare(
@@ -109,13 +118,16 @@ def check_forward_step(fn: Callable) -> None:
     x_prev = torch.rand(3, 1, 8, 8, generator=g) * 2 - 1
     eps = torch.randn(3, 1, 8, 8, generator=g)
     for beta in (0.02, 0.3):
-        got = _call(ex, fn, x_prev.clone(), beta, eps.clone())
+        got = _call(ex, fn, x_prev.clone(), beta, eps.clone(),
+                    hints={TypeError: "beta_t is a Python float: use math.sqrt, not torch.sqrt"})
         expected = forward_step(x_prev, beta, eps)
         mistakes = {
             "the square roots are missing. beta_t is a variance; scale x_{t-1} by sqrt(1 - beta_t) and "
             "eps by sqrt(beta_t).": (1 - beta) * x_prev + beta * eps,
             "the noise is scaled by beta_t instead of sqrt(beta_t): beta_t is the noise's variance, its "
             "standard deviation is the square root.": math.sqrt(1 - beta) * x_prev + beta * eps,
+            "the signal is scaled by (1 - beta_t) instead of sqrt(1 - beta_t): take the square root there too.":
+            (1 - beta) * x_prev + math.sqrt(beta) * eps,
             "the signal is not shrunk. Adding noise without scaling x_{t-1} by sqrt(1 - beta_t) makes the "
             "variance grow every step instead of staying at 1.": x_prev + math.sqrt(beta) * eps,
             "the two scales are swapped: the signal keeps sqrt(1 - beta_t), the noise gets sqrt(beta_t).":
@@ -134,8 +146,8 @@ def check_alphas_cumprod(fn: Callable) -> None:
         alphas = 1 - betas
         exclusive = torch.cat([torch.ones(1), torch.cumprod(alphas, 0)[:-1]])
         mistakes = {
-            "off by one: your alpha_bar_0 is 1. In this course x_t already includes step t's noise, so "
-            "alpha_bar_t multiplies alpha_0 through alpha_t (inclusive).": exclusive,
+            "off by one: your first entry is 1. Entry i multiplies alphas[0] through alphas[i], the first step "
+            "included (eq. 1.4 starts at the first step).": exclusive,
             "that is the product of the betas. alpha_bar multiplies the alphas, alpha_t = 1 - beta_t.":
             torch.cumprod(betas, 0),
             "a sum where a product belongs: 1 - (beta_0 + ... + beta_t) is only close for tiny betas. "
@@ -152,16 +164,18 @@ def check_alphas_cumprod(fn: Callable) -> None:
 def check_q_sample(fn: Callable) -> None:
     """Exercise 1.4: the closed-form jump x_0 -> x_t (Lesson 1, eq. 1.5), one timestep per example."""
     ex = "Exercise 1.4 (q_sample)"
-    sched = NoiseScheduler(1000)
+    sched = NoiseScheduler(1000, beta_schedule="cosine")  # not the notebook's schedule: use the argument
     abar = sched.alphas_cumprod
     g = torch.Generator().manual_seed(13)
     x0 = torch.rand(8, 1, 8, 8, generator=g) * 2 - 1  # 8 examples of 8x8: a wrong broadcast is silent here
     eps = torch.randn(8, 1, 8, 8, generator=g)
     t = torch.tensor([0, 1, 10, 100, 250, 500, 750, 999])
-    got = _call(ex, fn, x0.clone(), t.clone(), eps.clone(), abar.clone())
+    got = _call(ex, fn, x0.clone(), t.clone(), eps.clone(), abar.clone(), hints={
+        IndexError: "code timesteps run 0..T-1: index alphas_cumprod with t itself, no +1 or -1"})
     expected = sched.add_noise(x0, eps, t)
     a = abar[t].view(-1, 1, 1, 1)
     a_prev = abar[(t - 1).clamp(min=0)].view(-1, 1, 1, 1)
+    a_prev_wrapped = abar[t - 1].view(-1, 1, 1, 1)  # t = 0 wraps around to the last entry
     a_next = abar[(t + 1).clamp(max=999)].view(-1, 1, 1, 1)
     a0 = abar[t[0]]
     mistakes = {
@@ -171,6 +185,9 @@ def check_q_sample(fn: Callable) -> None:
         a * x0 + (1 - a).sqrt() * eps,
         "t is off by one: you used alpha_bar at t - 1. Index alphas_cumprod with t itself (timesteps run 0..T-1).":
         a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps,
+        "t is off by one: you used alphas_cumprod[t - 1] (for t = 0 that even wraps around to the last "
+        "entry). Index alphas_cumprod with t itself (code timesteps run 0..T-1).":
+        a_prev_wrapped.sqrt() * x0 + (1 - a_prev_wrapped).sqrt() * eps,
         "t is off by one: you used alpha_bar at t + 1. Index alphas_cumprod with t itself (timesteps run 0..T-1).":
         a_next.sqrt() * x0 + (1 - a_next).sqrt() * eps,
         "one timestep for the whole batch: every example has its own t. Index alphas_cumprod with the whole "

@@ -83,3 +83,18 @@ def crayon_drawing(size: int = 64) -> torch.Tensor:
     fig.canvas.draw()
     rgba = np.asarray(fig.canvas.buffer_rgba())[:, :, :3]  # (size, size, 3) uint8
     return to_model_range(rgba.copy(), 255.0).permute(2, 0, 1)[None].contiguous().clamp(-1, 1)
+
+
+def load_points(n: int = 2000, seed: int = 0) -> torch.Tensor:
+    """A 2-D toy data set: two interleaved half-moons (scikit-learn's ``make_moons``), shape (n, 2).
+
+    Centred and scaled by one common factor (the shape is kept) to overall standard deviation 1, so the
+    points and the static N(0, I) are on the same scale. Generated from ``seed``; nothing is downloaded.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ValueError(f"n must be an int >= 2, got {n!r}.")
+    from sklearn.datasets import make_moons
+
+    x, _ = make_moons(n_samples=n, noise=0.06, random_state=seed)
+    x = (x - x.mean(axis=0)) / x.std()
+    return torch.as_tensor(x, dtype=torch.float32)

@@ -95,17 +95,19 @@ def make_learner_notebook(solution_nb):
     return nb
 
 
-def exercise_cells(nb) -> list[tuple[int, str]]:
-    """(code-cell index, check call) for every check cell: nbval names cells by code-cell index."""
+def exercise_cells(nb) -> list[dict]:
+    """One dict per exercise: code-cell indices of the exercise and its check (nbval names cells by code-cell
+    index, from 0), the learner's function name and the check function's name."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
     found = []
-    code_index = -1
-    for cell in nb.cells:
-        if cell.cell_type != "code":
+    for i, cell in enumerate(code):
+        if CHECK_TAG not in tags(cell):
             continue
-        code_index += 1
-        if CHECK_TAG in tags(cell):
-            m = re.search(r"check_(\w+)\(", cell.source)
-            found.append((code_index, m.group(1) if m else cell.source.strip().splitlines()[0]))
+        m = re.search(r"check_(\w+)\(", cell.source)
+        ex = i - 1 if i > 0 and EXERCISE_TAG in tags(code[i - 1]) else None
+        fn = re.search(r"^def (\w+)\(", code[ex].source, re.MULTILINE) if ex is not None else None
+        found.append({"check_cell": i, "exercise_cell": ex, "check": m.group(1) if m else cell.source.strip(),
+                      "function": fn.group(1) if fn else (m.group(1) if m else "?")})
     return found
 
 

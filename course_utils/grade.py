@@ -49,13 +49,13 @@ def cell_results(junit: Path) -> dict[int, str | None]:
     return results
 
 
-def _label(check_name: str) -> str:
-    """"heat_blur" -> "Exercise 1.1 heat_blur", from the check function's docstring."""
+def _label(exercise: dict) -> str:
+    """"Exercise 1.1 heat_blur", the number from the check function's docstring."""
     from . import checks
 
-    doc = getattr(checks, f"check_{check_name}", None).__doc__ or ""
+    doc = getattr(getattr(checks, f"check_{exercise['check']}", None), "__doc__", None) or ""
     m = re.match(r"(Exercise \d+\.\d+)", doc)
-    return f"{m.group(1)} {check_name}" if m else check_name
+    return f"{m.group(1)} {exercise['function']}" if m else exercise["function"]
 
 
 def _reason(failure: str | None) -> str | None:
@@ -65,24 +65,36 @@ def _reason(failure: str | None) -> str | None:
     return m.group(1) if m else failure
 
 
-def grade(notebook: Path) -> tuple[list[tuple[str, str | None]], list[tuple[int, str]]]:
-    """([(exercise, None or failure line)], [(code cell, failure) for non-check cells that failed])."""
+def grade(notebook: Path) -> tuple[list[tuple[str, str | None]], list[tuple[str, str]]]:
+    """([(exercise, None or why it fails)], [(which cell, why) for failing cells outside the exercises])."""
     import nbformat
 
     from .exercises import exercise_cells
 
     nb = nbformat.read(notebook, as_version=4)
-    checks = exercise_cells(nb)
+    exercises = exercise_cells(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
     with tempfile.TemporaryDirectory() as tmp:
         junit = Path(tmp) / "report.xml"
         run_nbval(notebook, junit)
         if not junit.exists():
             raise SystemExit(f"nbval did not run on {notebook}: is nbval installed in this environment?")
         results = cell_results(junit)
-    check_ids = {i for i, _ in checks}
-    exercises = [(_label(name), _reason(results.get(i, "not run"))) for i, name in checks]
-    other = [(i, msg) for i, msg in sorted(results.items()) if msg is not None and i not in check_ids]
-    return exercises, other
+    report, mine = [], set()
+    for ex in exercises:
+        mine.update({ex["check_cell"], ex["exercise_cell"]})
+        own = results.get(ex["exercise_cell"]) if ex["exercise_cell"] is not None else None
+        if own is not None:
+            why = f"the exercise cell itself does not run: {own}"
+        else:
+            why = _reason(results.get(ex["check_cell"], "the check cell did not run"))
+        report.append((_label(ex), why))
+    other = []
+    for i, msg in sorted(results.items()):
+        if msg is not None and i not in mine:
+            first = code[i].source.strip().splitlines()[0] if code[i].source.strip() else ""
+            other.append((f"the cell starting `{first[:60]}`", msg))
+    return report, other
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,9 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         exercises, other = grade(nb)
         for name, failure in exercises:
             status = "passed" if failure is None else f"not yet: {failure}"
-            print(f"  {name:<36} {status}")
-        for i, msg in other:
-            print(f"  code cell {i} (not an exercise check) failed: {msg}")
+            print(f"  {name:<40} {status}")
+        for where, msg in other:
+            print(f"  also failed, outside the exercises: {where}: {msg}")
         passed = sum(f is None for _, f in exercises)
         print(f"  {passed} of {len(exercises)} exercises pass.")
         all_ok &= passed == len(exercises) and not other

@@ -121,3 +121,18 @@ class NoiseScheduler:
         sqrt_one_minus_alpha_prod = (1 - alphas_cumprod[t]) ** 0.5  # (N,)
         shape = (-1,) + (1,) * (x0.ndim - 1)  # broadcast one value per example over (C, H, W)
         return sqrt_alpha_prod.reshape(shape) * x0 + sqrt_one_minus_alpha_prod.reshape(shape) * eps
+
+    def predict_x0(self, sample: torch.Tensor, model_output: torch.Tensor, timesteps) -> torch.Tensor:
+        """The clean picture implied by a noise guess: x0_hat = (x_t - sqrt(1 - abar_t) eps_hat) / sqrt(abar_t).
+
+        Eq. 1.5 solved for x_0 (Lesson 2, eq. 2.2; diffusers calls the result ``pred_original_sample``).
+        Args: sample x_t and model_output eps_hat of the same shape (N, ...); timesteps (N,) or one int.
+        """
+        x_t = as_float_tensor(sample, "sample")
+        eps = as_float_tensor(model_output, "model_output")
+        if eps.shape != x_t.shape:
+            raise ValueError(f"model_output must have the shape of sample {tuple(x_t.shape)}, got {tuple(eps.shape)}.")
+        t = check_timesteps(timesteps, self.num_train_timesteps, x_t.shape[0]).to(x_t.device)
+        abar = self.alphas_cumprod.to(device=x_t.device, dtype=x_t.dtype)[t]
+        abar = abar.reshape((-1,) + (1,) * (x_t.ndim - 1))  # (N, 1, ...) to broadcast per example
+        return (x_t - (1 - abar).sqrt() * eps) / abar.sqrt()

@@ -34,6 +34,9 @@ WRONG_ANSWERS = {
             ("x_t = x_prev + math.sqrt(beta_t) * eps", "not shrunk"),
             ("x_t = math.sqrt(beta_t) * x_prev + math.sqrt(1 - beta_t) * eps", "swapped"),
             ("x_t = torch.zeros_like(x_prev)", "all zeros"),
+            ("x_t = (1 - beta_t) * x_prev + math.sqrt(beta_t) * eps", "signal is scaled by (1 - beta_t)"),
+            ("x_t = torch.sqrt(1 - beta_t) * x_prev + torch.sqrt(beta_t) * eps", "use math.sqrt"),
+            ("x_prev.mul_(math.sqrt(1 - beta_t)).add_(math.sqrt(beta_t) * eps)\nx_t = x_prev", "in place"),
         ],
         "alphas_cumprod_from_betas": [
             ("alpha_bar = torch.cat([torch.ones(1), torch.cumprod(1 - betas, 0)[:-1]])", "off by one"),
@@ -80,6 +83,21 @@ WRONG_ANSWERS = {
                 "swapped",
             ),
             ("x_t = x0 + eps", "differ"),
+            (
+                "a = alphas_cumprod[t - 1].view(-1, 1, 1, 1)\n"
+                "x_t = a.sqrt() * x0 + (1 - a).sqrt() * eps",
+                "wraps around",
+            ),
+            (
+                "a = alphas_cumprod[t + 1].view(-1, 1, 1, 1)\n"
+                "x_t = a.sqrt() * x0 + (1 - a).sqrt() * eps",
+                "index alphas_cumprod with t itself",
+            ),
+            (
+                "a = scheduler.alphas_cumprod[t].view(-1, 1, 1, 1)\n"
+                "x_t = a.sqrt() * x0 + (1 - a).sqrt() * eps",
+                "differ",
+            ),
         ],
     },
 }

@@ -1,0 +1,144 @@
+"""The denoisers of Lesson 2: a small MLP for 2-D points and a small U-Net for 8x8 digits.
+
+Both take a noisy input x_t and its timesteps t (one per example) and predict the noise eps that was
+added (the simplified DDPM objective, Ho et al. 2020, eq. 14). Essential: ``timestep_embedding``
+(how the network is told t) and the U-Net's skip connections. Plumbing: the input checks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def timestep_embedding(timesteps: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
+    """Sinusoidal embedding of integer timesteps (Lesson 2, eq. 2.4; Vaswani et al. 2017, used by Ho et al. 2020).
+
+    For i = 0 .. dim/2 - 1, with frequency w_i = max_period^(-i / (dim/2 - 1)):
+        emb[:, i] = sin(t * w_i),   emb[:, dim/2 + i] = cos(t * w_i).
+    Args: timesteps (N,) integers; dim even, >= 4. Returns (N, dim) float32.
+    """
+    if dim < 4 or dim % 2:
+        raise ValueError(f"dim must be an even number >= 4, got {dim}.")
+    if not isinstance(timesteps, torch.Tensor) or timesteps.ndim != 1:
+        raise ValueError("timesteps must be a 1-D tensor, one timestep per example, shape (N,).")
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=timesteps.device)
+                      / (half - 1))  # (half,): from 1 down to 1 / max_period
+    args = timesteps.float()[:, None] * freqs[None, :]  # (N, half)
+    return torch.cat([torch.sin(args), torch.cos(args)], dim=1)  # (N, dim)
+
+
+def _check_t(t: torch.Tensor, n: int, num_train_timesteps: int) -> None:
+    if not isinstance(t, torch.Tensor) or t.ndim != 1 or t.shape[0] != n:
+        shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
+        raise ValueError(f"t must hold one timestep per example, shape ({n},), got {shape}.")
+    if torch.is_floating_point(t):
+        raise TypeError(f"t must be integer timesteps (torch.long), got dtype {t.dtype}.")
+    if n and (int(t.min()) < 0 or int(t.max()) >= num_train_timesteps):
+        raise ValueError(f"t must lie in 0..{num_train_timesteps - 1}, got {int(t.min())}..{int(t.max())}.")
+
+
+class PointDenoiser(nn.Module):
+    """An MLP that predicts eps for 2-D points: input (x_t (N, 2), t (N,)), output (N, 2)."""
+
+    def __init__(self, hidden: int = 128, layers: int = 3, time_dim: int = 32, num_train_timesteps: int = 1000):
+        super().__init__()
+        self.config = {"arch": "PointDenoiser", "hidden": hidden, "layers": layers, "time_dim": time_dim,
+                       "num_train_timesteps": num_train_timesteps}
+        self.time_dim, self.num_train_timesteps = time_dim, num_train_timesteps
+        dims = [2 + time_dim] + [hidden] * layers
+        blocks: list[nn.Module] = []
+        for a, b in zip(dims[:-1], dims[1:], strict=True):
+            blocks += [nn.Linear(a, b), nn.SiLU()]
+        self.net = nn.Sequential(*blocks, nn.Linear(hidden, 2))
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 2 or x.shape[1] != 2:
+            raise ValueError(f"PointDenoiser takes points shaped (N, 2), got {tuple(x.shape)}.")
+        _check_t(t, x.shape[0], self.num_train_timesteps)
+        emb = timestep_embedding(t, self.time_dim)  # (N, time_dim)
+        return self.net(torch.cat([x, emb], dim=1))  # (N, 2)
+
+
+class ResBlock(nn.Module):
+    """Two 3x3 convolutions with the time embedding added in between, plus a shortcut (He et al. 2016)."""
+
+    def __init__(self, c_in: int, c_out: int, emb_dim: int, groups: int = 8):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(groups, c_in)
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.emb = nn.Linear(emb_dim, c_out)
+        self.norm2 = nn.GroupNorm(groups, c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
+        self.shortcut = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))  # (N, c_out, H, W)
+        h = h + self.emb(emb)[:, :, None, None]  # tell every pixel the timestep
+        h = self.conv2(F.silu(self.norm2(h)))
+        return self.shortcut(x) + h
+
+
+class UNet(nn.Module):
+    """A small U-Net for (N, 1, 8, 8) images: 8x8 -> 4x4 -> 2x2 and back, with skip connections.
+
+    The way down sees more and more of the picture at once (coarse shapes); the way up rebuilds the
+    detail, and each skip connection hands it the features of the same resolution from the way down,
+    which the bottleneck alone could not carry (Ronneberger et al. 2015).
+    """
+
+    def __init__(self, channels: int = 32, emb_dim: int = 128, image_size: int = 8, in_channels: int = 1,
+                 num_train_timesteps: int = 1000):
+        super().__init__()
+        if image_size % 4:
+            raise ValueError(f"image_size must be a multiple of 4 (two halvings), got {image_size}.")
+        self.config = {"arch": "UNet", "channels": channels, "emb_dim": emb_dim, "image_size": image_size,
+                       "in_channels": in_channels, "num_train_timesteps": num_train_timesteps}
+        c = channels
+        self.channels, self.image_size, self.in_channels = c, image_size, in_channels
+        self.num_train_timesteps = num_train_timesteps
+        self.time_mlp = nn.Sequential(nn.Linear(c, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+        self.conv_in = nn.Conv2d(in_channels, c, 3, padding=1)
+        self.down1 = ResBlock(c, c, emb_dim)  # 8x8
+        self.pool1 = nn.Conv2d(c, c, 3, stride=2, padding=1)  # -> 4x4
+        self.down2 = ResBlock(c, 2 * c, emb_dim)  # 4x4
+        self.pool2 = nn.Conv2d(2 * c, 2 * c, 3, stride=2, padding=1)  # -> 2x2
+        self.mid = ResBlock(2 * c, 2 * c, emb_dim)  # 2x2: sees the whole digit
+        self.up2 = ResBlock(4 * c, 2 * c, emb_dim)  # 4x4, after concatenating the skip from down2
+        self.up1 = ResBlock(3 * c, c, emb_dim)  # 8x8, after concatenating the skip from down1
+        self.conv_out = nn.Sequential(nn.GroupNorm(8, c), nn.SiLU(), nn.Conv2d(c, in_channels, 3, padding=1))
+        nn.init.zeros_(self.conv_out[-1].weight)  # start by predicting eps = 0: a calm first step
+        nn.init.zeros_(self.conv_out[-1].bias)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        s = self.image_size
+        if x.ndim != 4 or x.shape[1] != self.in_channels or x.shape[2:] != (s, s):
+            raise ValueError(
+                f"this UNet takes images shaped (N, {self.in_channels}, {s}, {s}), got {tuple(x.shape)}."
+            )
+        _check_t(t, x.shape[0], self.num_train_timesteps)
+        emb = self.time_mlp(timestep_embedding(t, self.channels))  # (N, emb_dim)
+        h1 = self.down1(self.conv_in(x), emb)  # (N, c, 8, 8)   skip 1
+        h2 = self.down2(self.pool1(h1), emb)  # (N, 2c, 4, 4)  skip 2
+        h = self.mid(self.pool2(h2), emb)  # (N, 2c, 2, 2)
+        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (N, 2c, 4, 4)
+        h = self.up2(torch.cat([h, h2], dim=1), emb)  # (N, 2c, 4, 4)
+        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (N, 2c, 8, 8)
+        h = self.up1(torch.cat([h, h1], dim=1), emb)  # (N, c, 8, 8)
+        return self.conv_out(h)  # (N, 1, 8, 8): the predicted noise
+
+
+ARCHITECTURES = {"UNet": UNet, "PointDenoiser": PointDenoiser}
+
+
+def build_model(config: dict) -> nn.Module:
+    """Rebuild a model from its ``config`` dict (as stored in a checkpoint)."""
+    config = dict(config)
+    arch = config.pop("arch", None)
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}: expected one of {sorted(ARCHITECTURES)}.")
+    return ARCHITECTURES[arch](**config)
