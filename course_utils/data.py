@@ -17,19 +17,29 @@ def to_model_range(pixels: np.ndarray, max_value: float) -> torch.Tensor:
     return torch.as_tensor(2.0 * np.asarray(pixels, dtype=np.float32) / max_value - 1.0)
 
 
-def load_digits(*, return_labels: bool = False):
-    """The scikit-learn digits as a float32 tensor of shape (1797, 1, 8, 8) in [-1, 1].
+DIGITS_TEST_SIZE = 180  # about 10 %, held out from training (Lesson 2) for honest losses and Lesson 3's checks
+
+
+def load_digits(*, split: str = "all", return_labels: bool = False):
+    """The scikit-learn digits as a float32 tensor of shape (N, 1, 8, 8) in [-1, 1].
 
     The raw pixels are integers 0..16 (16 = full ink), so x = p / 8 - 1; ink is +1, paper is -1.
-    With ``return_labels=True`` also returns the digit classes, a long tensor of shape (1797,).
+    ``split``: "all" (1,797 digits), "train" (1,617) or "test" (180, never trained on); the split is a
+    fixed shuffle, the same on every machine. With ``return_labels=True`` also returns the digit classes,
+    a long tensor of shape (N,).
     """
     from sklearn.datasets import load_digits as _load
 
+    if split not in ("all", "train", "test"):
+        raise ValueError(f"split must be 'all', 'train' or 'test', got {split!r}.")
     d = _load()
     x = to_model_range(d.images, 16.0)[:, None]  # (N, 1, 8, 8)
-    if return_labels:
-        return x, torch.as_tensor(d.target, dtype=torch.long)
-    return x
+    y = torch.as_tensor(d.target, dtype=torch.long)
+    if split != "all":
+        order = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(0))
+        keep = order[:DIGITS_TEST_SIZE] if split == "test" else order[DIGITS_TEST_SIZE:]
+        x, y = x[keep], y[keep]
+    return (x, y) if return_labels else x
 
 
 def load_photo(size: int = 64) -> torch.Tensor:

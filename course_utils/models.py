@@ -67,19 +67,20 @@ class PointDenoiser(nn.Module):
 class ResBlock(nn.Module):
     """Two 3x3 convolutions with the time embedding added in between, plus a shortcut (He et al. 2016)."""
 
-    def __init__(self, c_in: int, c_out: int, emb_dim: int, groups: int = 8):
+    def __init__(self, c_in: int, c_out: int, emb_dim: int, groups: int = 8, dropout: float = 0.0):
         super().__init__()
         self.norm1 = nn.GroupNorm(groups, c_in)
         self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
         self.emb = nn.Linear(emb_dim, c_out)
         self.norm2 = nn.GroupNorm(groups, c_out)
+        self.dropout = nn.Dropout(dropout)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
         self.shortcut = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         h = self.conv1(F.silu(self.norm1(x)))  # (N, c_out, H, W)
         h = h + self.emb(emb)[:, :, None, None]  # tell every pixel the timestep
-        h = self.conv2(F.silu(self.norm2(h)))
+        h = self.conv2(self.dropout(F.silu(self.norm2(h))))  # dropout as in DDPM's ResBlocks
         return self.shortcut(x) + h
 
 
@@ -92,24 +93,24 @@ class UNet(nn.Module):
     """
 
     def __init__(self, channels: int = 32, emb_dim: int = 128, image_size: int = 8, in_channels: int = 1,
-                 num_train_timesteps: int = 1000):
+                 num_train_timesteps: int = 1000, dropout: float = 0.0):
         super().__init__()
         if image_size % 4:
             raise ValueError(f"image_size must be a multiple of 4 (two halvings), got {image_size}.")
         self.config = {"arch": "UNet", "channels": channels, "emb_dim": emb_dim, "image_size": image_size,
-                       "in_channels": in_channels, "num_train_timesteps": num_train_timesteps}
+                       "in_channels": in_channels, "num_train_timesteps": num_train_timesteps, "dropout": dropout}
         c = channels
         self.channels, self.image_size, self.in_channels = c, image_size, in_channels
         self.num_train_timesteps = num_train_timesteps
         self.time_mlp = nn.Sequential(nn.Linear(c, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         self.conv_in = nn.Conv2d(in_channels, c, 3, padding=1)
-        self.down1 = ResBlock(c, c, emb_dim)  # 8x8
+        self.down1 = ResBlock(c, c, emb_dim, dropout=dropout)  # 8x8
         self.pool1 = nn.Conv2d(c, c, 3, stride=2, padding=1)  # -> 4x4
-        self.down2 = ResBlock(c, 2 * c, emb_dim)  # 4x4
+        self.down2 = ResBlock(c, 2 * c, emb_dim, dropout=dropout)  # 4x4
         self.pool2 = nn.Conv2d(2 * c, 2 * c, 3, stride=2, padding=1)  # -> 2x2
-        self.mid = ResBlock(2 * c, 2 * c, emb_dim)  # 2x2: sees the whole digit
-        self.up2 = ResBlock(4 * c, 2 * c, emb_dim)  # 4x4, after concatenating the skip from down2
-        self.up1 = ResBlock(3 * c, c, emb_dim)  # 8x8, after concatenating the skip from down1
+        self.mid = ResBlock(2 * c, 2 * c, emb_dim, dropout=dropout)  # 2x2: sees the whole digit
+        self.up2 = ResBlock(4 * c, 2 * c, emb_dim, dropout=dropout)  # 4x4, after concatenating the skip from down2
+        self.up1 = ResBlock(3 * c, c, emb_dim, dropout=dropout)  # 8x8, after concatenating the skip from down1
         self.conv_out = nn.Sequential(nn.GroupNorm(8, c), nn.SiLU(), nn.Conv2d(c, in_channels, 3, padding=1))
         nn.init.zeros_(self.conv_out[-1].weight)  # start by predicting eps = 0: a calm first step
         nn.init.zeros_(self.conv_out[-1].bias)

@@ -52,7 +52,8 @@ class FrameSlider:
                                               continuous_update=True, layout=widgets.Layout(width=width))
         self.image = widgets.Image(value=self.frame(start), format="png")
         self.slider.observe(self._on_change, names="value")
-        self.widget = widgets.VBox([self.slider, self.image])
+        # flex-start: show the PNG at its own size instead of stretching it (blurry) to the cell's width
+        self.widget = widgets.VBox([self.slider, self.image], layout=widgets.Layout(align_items="flex-start"))
 
     def frame(self, value: int) -> bytes:
         """The PNG for one slider value, rendered on first use and cached."""
@@ -234,7 +235,7 @@ def points_denoiser_slider(model: torch.nn.Module, data: torch.Tensor, scheduler
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=7)
-    title = ax.set_title("")
+    title = ax.set_title("t = 999   alpha_bar = 0.000")  # a placeholder of full height for the layout
     fig.tight_layout()
 
     def render(value: int) -> bytes:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ._validate import check_image_batch
 from .scheduler import NoiseScheduler
 
 
@@ -80,6 +81,11 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
         raise ValueError(f"steps and batch_size must be positive, got {steps} and {batch_size}.")
     if data.ndim < 2 or data.shape[0] < 2:
         raise ValueError(f"data must be a batch of examples (N, ...), got shape {tuple(data.shape)}.")
+    if data.ndim == 4:  # pictures: the course's models work in [-1, 1]
+        check_image_batch(data, "data")
+        if float(data.min()) >= 0:
+            raise ValueError("data has no negative values: it looks like pictures in [0, 1], but the models "
+                             "expect [-1, 1]. Use x * 2 - 1 (or cu.load_digits(), which is already in [-1, 1]).")
     device = data.device
     model.to(device).train()
     g = torch.Generator().manual_seed(seed)

@@ -27,7 +27,22 @@ sys.path.insert(0, str(ROOT))
 
 from course_utils.exercises import solution_notebooks  # noqa: E402
 
-SLIDERS = {"00_welcome.ipynb": ["slider"], "01_picture_to_static.ipynb": ["slider", "digit_slider"]}
+SLIDERS = {
+    "00_welcome.ipynb": ["slider"],
+    "01_picture_to_static.ipynb": ["slider", "digit_slider"],
+    "02_denoiser.ipynb": ["points_slider", "digit_slider"],
+}
+# Numbers a lesson computes that the benchmark reports: name -> expression evaluated in its kernel.
+EXTRAS = {
+    "02_denoiser.ipynb": {
+        "digits training (s)": "round(digit_hist.seconds, 1) if digit_hist else None",
+        "digits training steps": "DIGIT_STEPS",
+        "held-out loss, trained in the lesson": "round(yours, 4)",
+        "held-out loss, shipped checkpoint": "round(theirs, 4)",
+        "points training (s)": "round(point_hist.seconds, 1)",
+        "points held-out loss": "round(loss_with_t, 4)",
+    },
+}
 
 TIMING_CODE = """
 import time as _t, json as _j, statistics as _s
@@ -67,7 +82,11 @@ def run_notebook(path: Path, sliders: list[str]) -> dict:
                 raise RuntimeError(f"{path.name} cell {i}: {reply['content'].get('evalue')}")
         runtime = time.perf_counter() - t0
         peak = kernel_peak_mb(kc)
-        out = {"runtime_s": runtime, "peak_mb": peak, "sliders": {}}
+        out = {"runtime_s": runtime, "peak_mb": peak, "sliders": {}, "extras": {}}
+        for label, expr in EXTRAS.get(path.name, {}).items():
+            reply = kc.execute_interactive("", user_expressions={"v": expr}, timeout=60, output_hook=lambda m: None)
+            value = reply["content"]["user_expressions"]["v"]
+            out["extras"][label] = value["data"]["text/plain"] if value["status"] == "ok" else "error"
         if sliders:
             code = f"NAMES = {sliders!r}\n" + TIMING_CODE
             reply = kc.execute_interactive(code, user_expressions={"b": "_bench"}, timeout=600,
@@ -115,6 +134,10 @@ def main() -> int:
         for s, b in r["sliders"].items():
             lines.append(f"| `{name}`: `{s}` | {b['frames']} | {b['median_ms']:.2f} ms | {b['max_ms']:.2f} ms "
                          f"| {b['render_ms']:.0f} ms |")
+    extras = [(name, label, v) for name, r in results.items() for label, v in r["extras"].items()]
+    if extras:
+        lines += ["", "| lesson | measured in the lesson's own run | value |", "|---|---|---|"]
+        lines += [f"| `{name}` | {label} | {v} |" for name, label, v in extras]
     table = "\n".join(lines) + "\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(table)

@@ -10,6 +10,8 @@ SLIDERS = [
     ("00_welcome.ipynb", "slider", [0, 999, 500]),
     ("01_picture_to_static.ipynb", "slider", [0, 500, 999]),
     ("01_picture_to_static.ipynb", "digit_slider", [0, 300, 999]),
+    ("02_denoiser.ipynb", "points_slider", [0, 500, 999]),
+    ("02_denoiser.ipynb", "digit_slider", [0, 500, 999]),
 ]
 
 
