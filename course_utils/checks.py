@@ -74,7 +74,8 @@ def _compare(
         _fail(exercise, f"expected shape {tuple(expected.shape)}, got {tuple(got.shape)}. {hint}")
     got = got.detach().to(device="cpu", dtype=torch.float64)
     if not bool(torch.isfinite(got).all()):
-        _fail(exercise, "the result contains NaN or inf. Look for a division by zero or a sqrt of a negative number.")
+        _fail(exercise, "the result contains NaN or inf. Look for a division by zero, a sqrt of a negative number, "
+                        "or exp() of very negative numbers underflowing to 0 (torch.softmax avoids that).")
     expected = expected.to(torch.float64)
     if torch.allclose(got, expected, atol=atol, rtol=1e-4):
         return
@@ -250,6 +251,7 @@ def check_predict_x0(fn: Callable) -> None:
     expected = sched.predict_x0(x_t, eps_hat, t)
     a = abar[t].view(-1, 1, 1, 1)
     a_prev = abar[t - 1].view(-1, 1, 1, 1)
+    a_next = abar[t + 1].view(-1, 1, 1, 1)
     a0 = abar[t[0]]
     mistakes = {
         "the noise term is missing its square root: subtract sqrt(1 - alpha_bar_t) * eps_hat, the scale eq. 1.5 "
@@ -262,6 +264,8 @@ def check_predict_x0(fn: Callable) -> None:
         "eps) / sqrt(abar).": (x_t + (1 - a).sqrt() * eps_hat) / a.sqrt(),
         "t is off by one: you used alphas_cumprod[t - 1]. Index with t itself.":
         (x_t - (1 - a_prev).sqrt() * eps_hat) / a_prev.sqrt(),
+        "t is off by one: you used alphas_cumprod[t + 1]. Index with t itself.":
+        (x_t - (1 - a_next).sqrt() * eps_hat) / a_next.sqrt(),
         "one timestep for the whole batch: every example has its own t.":
         (x_t - (1 - a0).sqrt() * eps_hat) / a0.sqrt(),
         "alpha_bar_t was broadcast along the image width, not per example: reshape alphas_cumprod[t] to "
@@ -278,11 +282,12 @@ class _Recorder(torch.nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.scale = torch.nn.Parameter(torch.tensor(0.5))  # so that a correct loss carries a gradient
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         self.calls.append((x_t.detach().clone(), t.detach().clone() if isinstance(t, torch.Tensor) else t))
         t_ = t.float() if isinstance(t, torch.Tensor) else torch.tensor(float(t))
-        return 0.5 * x_t + 1e-3 * t_.reshape(-1, *([1] * (x_t.ndim - 1)))
+        return self.scale * x_t + 1e-3 * t_.reshape(-1, *([1] * (x_t.ndim - 1)))
 
 
 def check_diffusion_loss(fn: Callable) -> None:
@@ -304,6 +309,8 @@ def check_diffusion_loss(fn: Callable) -> None:
     if not isinstance(t, torch.Tensor) or t.shape != (64,):
         shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
         _fail(ex, f"the model got t of shape {shape}: draw one timestep per example, shape (N,).")
+    if torch.is_floating_point(t):
+        _fail(ex, f"the model got floating-point timesteps ({t.dtype}): pass the integer timesteps t themselves.")
     g = torch.Generator().manual_seed(5)
     t_ref = torch.randint(0, T, (64,), generator=g)
     eps = torch.randn(x0.shape, generator=g)
@@ -338,8 +345,9 @@ def check_diffusion_loss(fn: Callable) -> None:
     model.calls.pop()
     from .training import diffusion_loss  # the package's loss, the same draws: ties the exercise to it
 
-    loss = diffusion_loss(model, x0, sched, generator=torch.Generator().manual_seed(5))
+    loss = diffusion_loss(model, x0, sched, generator=torch.Generator().manual_seed(5)).detach()
     model.calls.pop()
+    pred = pred.detach()
     if not isinstance(got, torch.Tensor):
         _fail(ex, f"expected the loss as a torch.Tensor (a single number), got {type(got).__name__}.")
     if got.numel() != 1:
@@ -348,11 +356,17 @@ def check_diffusion_loss(fn: Callable) -> None:
         "the target is the noise eps, not the clean picture x_0.": ((pred - x0) ** 2).mean(),
         "use the mean squared error, not the sum: the loss should not grow with the batch size.":
         ((pred - eps) ** 2).sum(),
+        "you summed over the pixels: in code we average over them too (the mean squared error), so that a "
+        "loss of 1 means 'no better than guessing zero' at any picture size.":
+        ((pred - eps) ** 2).sum((1, 2, 3)).mean(),
         "square the error: the DDPM loss is the mean squared error.": (pred - eps).abs().mean(),
         "compare with the noise, not with x_t: the target is eps.": ((pred - x_t) ** 2).mean(),
     }
     g_val = float(got.detach())
     if abs(g_val - float(loss)) <= 1e-5 * max(1.0, abs(float(loss))):
+        if not got.requires_grad:
+            _fail(ex, "the loss has no gradient: return the tensor itself, without .detach() or .item(), so that "
+                      "training can call loss.backward().")
         _passed(ex, "draws t and eps as eq. 2.1 says and returns the mean squared error on the noise.")
         return
     for message, value in wrong.items():
@@ -362,12 +376,12 @@ def check_diffusion_loss(fn: Callable) -> None:
 
 
 def check_timestep_embedding(fn: Callable) -> None:
-    """Exercise 2.3: the sinusoidal timestep embedding (Lesson 2, eq. 2.4)."""
+    """Exercise 2.4: the sinusoidal timestep embedding (Lesson 2, eq. 2.4)."""
     from .models import timestep_embedding
 
-    ex = "Exercise 2.3 (timestep_embedding)"
+    ex = "Exercise 2.4 (timestep_embedding)"
     t = torch.tensor([0, 1, 7, 100, 999])
-    for dim in (8, 32):
+    for dim in (32, 8):  # 32 first: at dim 8 some different mistakes give the same numbers
         got = _call(ex, fn, t.clone(), dim)
         expected = timestep_embedding(t, dim)
         half = dim // 2
@@ -376,7 +390,8 @@ def check_timestep_embedding(fn: Callable) -> None:
         w_half = torch.exp(-math.log(10000.0) * torch.arange(half) / half)[None]
         mistakes = {
             "the frequency exponent divides by dim/2; eq. 2.4 divides by dim/2 - 1, so that the last frequency "
-            "is exactly 1/10000.": torch.cat([torch.sin(tf * w_half), torch.cos(tf * w_half)], 1),
+            "is exactly 1/10000 (dividing by dim/2 is the Transformer paper's convention; DDPM's code, which we "
+            "follow, uses dim/2 - 1).": torch.cat([torch.sin(tf * w_half), torch.cos(tf * w_half)], 1),
             "sin and cos are swapped: the first half is sin(t w_i), the second half cos(t w_i).":
             torch.cat([torch.cos(tf * w), torch.sin(tf * w)], 1),
             "sin and cos are interleaved: put all the sines first, then all the cosines (torch.cat, dim=1).":
@@ -388,14 +403,14 @@ def check_timestep_embedding(fn: Callable) -> None:
         }
         _compare(ex, got, expected, mistakes, "emb = [sin(t w_0), ..., sin(t w_{d/2-1}), cos(t w_0), ...], "
                  "w_i = 10000^(-i / (d/2 - 1)); shape (N, dim).", atol=1e-4)
-    _passed(ex, "matches eq. 2.4 for dim = 8 and 32.")
+    _passed(ex, "matches eq. 2.4 for dim = 32 and 8.")
 
 
 def check_ideal_denoiser(fn: Callable) -> None:
-    """Exercise 2.4: the ideal denoiser of a finite data set (Lesson 2, eq. 2.3)."""
+    """Exercise 2.3: the ideal denoiser of a finite data set (Lesson 2, eq. 2.3)."""
     from .ideal import ideal_denoiser
 
-    ex = "Exercise 2.4 (ideal_denoiser)"
+    ex = "Exercise 2.3 (ideal_denoiser)"
     sched = NoiseScheduler(1000, beta_schedule="cosine")
     abar = sched.alphas_cumprod
     g = torch.Generator().manual_seed(24)

@@ -97,6 +97,8 @@ class UNet(nn.Module):
         super().__init__()
         if image_size % 4:
             raise ValueError(f"image_size must be a multiple of 4 (two halvings), got {image_size}.")
+        if channels < 8 or channels % 8:
+            raise ValueError(f"channels must be a multiple of 8 (GroupNorm uses 8 groups), got {channels}.")
         self.config = {"arch": "UNet", "channels": channels, "emb_dim": emb_dim, "image_size": image_size,
                        "in_channels": in_channels, "num_train_timesteps": num_train_timesteps, "dropout": dropout}
         c = channels

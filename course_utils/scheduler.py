@@ -16,6 +16,7 @@ Equations (Ho et al. 2020, "Denoising Diffusion Probabilistic Models", eq. 2 and
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -40,6 +41,20 @@ def cosine_betas(num_train_timesteps: int, max_beta: float = 0.999) -> torch.Ten
     return torch.tensor(betas, dtype=torch.float32)
 
 
+@dataclass
+class SchedulerOutput:
+    """What one reverse step returns (the names of diffusers' ``DDPMSchedulerOutput``)."""
+
+    prev_sample: torch.Tensor  # x_{t-1}: the picture one step less noisy, shape of the sample
+    pred_original_sample: torch.Tensor  # x0_hat: the model's current guess of the clean picture
+
+
+def _randn_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Standard normal noise shaped like x, drawn on the generator's device (as diffusers' randn_tensor does)."""
+    device = generator.device if generator is not None else x.device
+    return torch.randn(x.shape, generator=generator, device=device, dtype=x.dtype).to(x.device)
+
+
 class NoiseScheduler:
     """A DDPM noise schedule with diffusers' names (Lesson 1).
 
@@ -60,6 +75,8 @@ class NoiseScheduler:
         beta_start: float = 1e-4,
         beta_end: float = 0.02,
         beta_schedule: str = "linear",
+        clip_sample: bool = True,
+        clip_sample_range: float = 1.0,
     ) -> None:
         if isinstance(num_train_timesteps, bool) or not isinstance(num_train_timesteps, int) or num_train_timesteps < 1:
             raise ValueError(f"num_train_timesteps must be a positive int, got {num_train_timesteps!r}.")
@@ -79,6 +96,8 @@ class NoiseScheduler:
         self.alphas = 1.0 - self.betas  # alpha_t = 1 - beta_t
         self.alphas_cumprod = torch.cumprod(self.alphas, dim=0)  # alpha_bar_t = alpha_0 * ... * alpha_t
         self.timesteps = torch.arange(num_train_timesteps - 1, -1, -1)  # reverse order, as in diffusers
+        self.num_inference_steps: int | None = None
+        self.clip_sample, self.clip_sample_range = clip_sample, clip_sample_range
 
     def __repr__(self) -> str:
         extra = f", beta_start={self.beta_start}, beta_end={self.beta_end}" if self.beta_schedule == "linear" else ""
@@ -136,3 +155,67 @@ class NoiseScheduler:
         abar = self.alphas_cumprod.to(device=x_t.device, dtype=x_t.dtype)[t]
         abar = abar.reshape((-1,) + (1,) * (x_t.ndim - 1))  # (N, 1, ...) to broadcast per example
         return (x_t - (1 - abar).sqrt() * eps) / abar.sqrt()
+
+    # ---------------------------------------------------------------- reverse process (Lesson 3)
+
+    def set_timesteps(self, num_inference_steps: int) -> None:
+        """Use ``num_inference_steps`` evenly spaced timesteps for sampling (diffusers' "leading" spacing).
+
+        timesteps = [(n-1) r, ..., 2r, r, 0] with r = T // n; each step jumps from one to the next.
+        """
+        T = self.num_train_timesteps
+        if isinstance(num_inference_steps, bool) or not isinstance(num_inference_steps, int) or not (
+            1 <= num_inference_steps <= T
+        ):
+            raise ValueError(f"num_inference_steps must be an int from 1 to {T}, got {num_inference_steps!r}.")
+        self.num_inference_steps = num_inference_steps
+        ratio = T // num_inference_steps
+        self.timesteps = torch.arange(num_inference_steps - 1, -1, -1) * ratio
+
+    def previous_timestep(self, timestep: int) -> int:
+        """The timestep the next reverse step lands on: the next entry of ``timesteps``, or -1 after the last."""
+        if self.num_inference_steps is None:
+            return int(timestep) - 1
+        hits = (self.timesteps == int(timestep)).nonzero()
+        if hits.numel() == 0:
+            raise ValueError(f"timestep {int(timestep)} is not one of the scheduler's timesteps "
+                             f"({self.timesteps[0].item()} .. {self.timesteps[-1].item()}): call set_timesteps and "
+                             "loop over scheduler.timesteps.")
+        i = int(hits[0, 0])
+        return int(self.timesteps[i + 1]) if i + 1 < len(self.timesteps) else -1
+
+    def step(self, model_output: torch.Tensor, timestep: int, sample: torch.Tensor,
+             generator: torch.Generator | None = None) -> SchedulerOutput:
+        """One DDPM reverse step x_t -> x_{t-1} from the predicted noise (Ho et al. 2020, Algorithm 2; Lesson 3).
+
+        Same numbers as diffusers' ``DDPMScheduler.step`` (variance "fixed_small", epsilon prediction),
+        including with ``set_timesteps`` (then "t-1" is the previous entry of ``timesteps``).
+        Shapes: model_output and sample alike, (N, ...); timestep one int for the whole batch.
+        """
+        eps = as_float_tensor(model_output, "model_output")
+        x_t = as_float_tensor(sample, "sample")
+        if eps.shape != x_t.shape:
+            raise ValueError(f"model_output must have the shape of sample {tuple(x_t.shape)}, got {tuple(eps.shape)}.")
+        t = int(check_timesteps(int(timestep), self.num_train_timesteps, None)[0])
+        prev_t = self.previous_timestep(t)
+        abar = self.alphas_cumprod.to(x_t.device)
+        # 1. alpha_bar now and after the step (eq. 3.1)
+        alpha_prod_t = abar[t]
+        alpha_prod_t_prev = abar[prev_t] if prev_t >= 0 else torch.tensor(1.0, device=x_t.device)
+        beta_prod_t, beta_prod_t_prev = 1 - alpha_prod_t, 1 - alpha_prod_t_prev
+        current_alpha_t = alpha_prod_t / alpha_prod_t_prev
+        current_beta_t = 1 - current_alpha_t
+        # 2. the clean picture implied by the noise guess (eq. 2.2), clipped to the data range
+        x0_hat = (x_t - beta_prod_t ** (0.5) * eps) / alpha_prod_t ** (0.5)
+        if self.clip_sample:
+            x0_hat = x0_hat.clamp(-self.clip_sample_range, self.clip_sample_range)
+        # 3. the mean of q(x_{t-1} | x_t, x_0) with x_0 = x0_hat (Ho et al. 2020, eq. 7; Lesson 3, eq. 3.2)
+        coeff_x0 = (alpha_prod_t_prev ** (0.5) * current_beta_t) / beta_prod_t
+        coeff_xt = current_alpha_t ** (0.5) * beta_prod_t_prev / beta_prod_t
+        prev = coeff_x0 * x0_hat + coeff_xt * x_t
+        # 4. add fresh noise with the posterior variance beta_tilde (eq. 7), except at the very last step
+        if t > 0:
+            noise = _randn_like(eps, generator)
+            variance = torch.clamp(beta_prod_t_prev / beta_prod_t * current_beta_t, min=1e-20)
+            prev = prev + variance ** 0.5 * noise
+        return SchedulerOutput(prev_sample=prev, pred_original_sample=x0_hat)

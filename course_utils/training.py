@@ -4,9 +4,10 @@ The loss (Ho et al. 2020, eq. 14, the "simplified" objective; Lesson 2, eq. 2.1)
     t ~ Uniform{0, ..., T-1} (one per example),  eps ~ N(0, I),
     x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps,   loss = || eps - eps_theta(x_t, t) ||^2 (mean).
 
-Essential: ``diffusion_loss``. What makes the loop efficient on a CPU, measured in Lesson 2: a large
-batch, AdamW with a short warm-up and a cosine decay of the learning rate, and an exponential moving
-average (EMA) of the weights, which gives a smoother model than the last step's weights.
+Essential: ``diffusion_loss``. What makes the loop efficient on a CPU (measured while building the
+course: see scripts/train_checkpoints.py and the README): a batch of 128, AdamW with a short warm-up and
+a cosine decay of the learning rate, and an exponential moving average (EMA) of the weights, which gives
+a smoother model than the last step's weights.
 """
 
 from __future__ import annotations
@@ -86,8 +87,10 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
         if float(data.min()) >= 0:
             raise ValueError("data has no negative values: it looks like pictures in [0, 1], but the models "
                              "expect [-1, 1]. Use x * 2 - 1 (or cu.load_digits(), which is already in [-1, 1]).")
+    if data.dtype != torch.float32:
+        raise TypeError(f"data must be float32 (the models' dtype), got {data.dtype}: use data.float().")
     device = data.device
-    model.to(device).train()
+    model.to(device).train().requires_grad_(True)  # a model returned by train() (an EMA copy) can train again
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
 

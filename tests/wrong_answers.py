@@ -156,6 +156,27 @@ WRONG_ANSWERS = {
                 "not the sum",
             ),
             (
+                "t = torch.randint(0, T, (N,), generator=generator)\n"
+                "eps = torch.randn(x0.shape, generator=generator)\n"
+                "a = alphas_cumprod[t].view(-1, 1, 1, 1)\n"
+                "loss = ((model(a.sqrt() * x0 + (1 - a).sqrt() * eps, t) - eps) ** 2).sum((1, 2, 3)).mean()",
+                "summed over the pixels",
+            ),
+            (
+                "t = torch.randint(0, T, (N,), generator=generator)\n"
+                "eps = torch.randn(x0.shape, generator=generator)\n"
+                "a = alphas_cumprod[t].view(-1, 1, 1, 1)\n"
+                "loss = ((model(a.sqrt() * x0 + (1 - a).sqrt() * eps, t) - eps) ** 2).mean().detach()",
+                "no gradient",
+            ),
+            (
+                "t = torch.randint(0, T, (N,), generator=generator)\n"
+                "eps = torch.randn(x0.shape, generator=generator)\n"
+                "a = alphas_cumprod[t].view(-1, 1, 1, 1)\n"
+                "loss = ((model(a.sqrt() * x0 + (1 - a).sqrt() * eps, t.float()) - eps) ** 2).mean()",
+                "integer timesteps",
+            ),
+            (
                 "eps = torch.randn(x0.shape, generator=generator)\n"
                 "t = torch.randint(0, T, (N,), generator=generator)\n"
                 "a = alphas_cumprod[t].view(-1, 1, 1, 1)\n"

@@ -1,0 +1,50 @@
+"""DDIM: sampling in fewer steps (Song, Meng & Ermon 2021, "Denoising Diffusion Implicit Models", eq. 12).
+
+Same trained model, same noise schedule; only the reverse step changes. With eta = 0 the step is
+deterministic; with eta = 1 it adds as much fresh noise as DDPM's step. Same numbers as diffusers'
+``DDIMScheduler`` (defaults: clip_sample, set_alpha_to_one, "leading" spacing). Lesson 3 derives it.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._validate import as_float_tensor, check_timesteps
+from .scheduler import NoiseScheduler, SchedulerOutput, _randn_like
+
+
+class DDIMScheduler(NoiseScheduler):
+    """A ``NoiseScheduler`` whose ``step`` is the DDIM update; call ``set_timesteps(n)`` before sampling."""
+
+    def step(self, model_output: torch.Tensor, timestep: int, sample: torch.Tensor, eta: float = 0.0,
+             generator: torch.Generator | None = None) -> SchedulerOutput:
+        """One DDIM step from ``timestep`` to the previous entry of ``timesteps`` (Song et al. 2021, eq. 12)."""
+        if self.num_inference_steps is None:
+            raise ValueError("call set_timesteps(num_inference_steps) before step: DDIM needs to know how far "
+                             "each step jumps.")
+        if not (isinstance(eta, (int, float)) and eta >= 0):
+            raise ValueError(f"eta must be a number >= 0 (0: deterministic, 1: as much noise as DDPM), got {eta!r}.")
+        eps = as_float_tensor(model_output, "model_output")
+        x_t = as_float_tensor(sample, "sample")
+        if eps.shape != x_t.shape:
+            raise ValueError(f"model_output must have the shape of sample {tuple(x_t.shape)}, got {tuple(eps.shape)}.")
+        t = int(check_timesteps(int(timestep), self.num_train_timesteps, None)[0])
+        prev_t = t - self.num_train_timesteps // self.num_inference_steps
+        abar = self.alphas_cumprod.to(x_t.device)
+        # 1. alpha_bar now and at the landing timestep (alpha_bar = 1 past the end: the clean picture)
+        alpha_prod_t = abar[t]
+        alpha_prod_t_prev = abar[prev_t] if prev_t >= 0 else torch.tensor(1.0, device=x_t.device)
+        beta_prod_t = 1 - alpha_prod_t
+        # 2. the clean-picture guess (eq. 2.2), clipped to the data range
+        x0_hat = (x_t - beta_prod_t ** (0.5) * eps) / alpha_prod_t ** (0.5)
+        if self.clip_sample:
+            x0_hat = x0_hat.clamp(-self.clip_sample_range, self.clip_sample_range)
+        # 3. sigma_t: the fresh noise of this step, eta times DDPM's (Song et al. 2021, eq. 16)
+        variance = (1 - alpha_prod_t_prev) / beta_prod_t * (1 - alpha_prod_t / alpha_prod_t_prev)
+        std_dev_t = eta * variance ** (0.5)
+        # 4. x_{t-1} = sqrt(abar_prev) x0_hat + sqrt(1 - abar_prev - sigma^2) eps_hat + sigma z   (eq. 12)
+        direction = (1 - alpha_prod_t_prev - std_dev_t**2) ** (0.5) * eps
+        prev = alpha_prod_t_prev ** (0.5) * x0_hat + direction
+        if eta > 0:
+            prev = prev + std_dev_t * _randn_like(eps, generator)
+        return SchedulerOutput(prev_sample=prev, pred_original_sample=x0_hat)
