@@ -185,12 +185,14 @@ class NoiseScheduler:
         return int(self.timesteps[i + 1]) if i + 1 < len(self.timesteps) else -1
 
     def step(self, model_output: torch.Tensor, timestep: int, sample: torch.Tensor,
-             generator: torch.Generator | None = None) -> SchedulerOutput:
+             generator: torch.Generator | None = None,
+             variance_noise: torch.Tensor | None = None) -> SchedulerOutput:
         """One DDPM reverse step x_t -> x_{t-1} from the predicted noise (Ho et al. 2020, Algorithm 2; Lesson 3).
 
         Same numbers as diffusers' ``DDPMScheduler.step`` (variance "fixed_small", epsilon prediction),
         including with ``set_timesteps`` (then "t-1" is the previous entry of ``timesteps``).
         Shapes: model_output and sample alike, (N, ...); timestep one int for the whole batch.
+        ``variance_noise``: use this z instead of drawing one (zeros give the noise-free mean, Lesson 3).
         """
         eps = as_float_tensor(model_output, "model_output")
         x_t = as_float_tensor(sample, "sample")
@@ -215,7 +217,7 @@ class NoiseScheduler:
         prev = coeff_x0 * x0_hat + coeff_xt * x_t
         # 4. add fresh noise with the posterior variance beta_tilde (eq. 7), except at the very last step
         if t > 0:
-            noise = _randn_like(eps, generator)
+            noise = _randn_like(eps, generator) if variance_noise is None else variance_noise
             variance = torch.clamp(beta_prod_t_prev / beta_prod_t * current_beta_t, min=1e-20)
             prev = prev + variance ** 0.5 * noise
         return SchedulerOutput(prev_sample=prev, pred_original_sample=x0_hat)

@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/ helpers such as wrong_a
 # full notebooks run unchanged under nbval, in the main test run). Each key must be in the notebook.
 FAST_SETTINGS = {
     "02_denoiser.ipynb": {"DIGIT_STEPS = 3000": "DIGIT_STEPS = 100", "POINT_STEPS = 3000": "POINT_STEPS = 300"},
+    "03_sampling.ipynb": {"N_EVAL = 500": "N_EVAL = 100"},
 }
 
 

@@ -12,6 +12,8 @@ SLIDERS = [
     ("01_picture_to_static.ipynb", "digit_slider", [0, 300, 999]),
     ("02_denoiser.ipynb", "points_slider", [0, 500, 999]),
     ("02_denoiser.ipynb", "digit_slider", [0, 500, 999]),
+    ("03_sampling.ipynb", "run_slider", [0, 500, 999]),
+    ("03_sampling.ipynb", "points_slider", [0, 500, 999]),
 ]
 
 
@@ -46,6 +48,23 @@ x = slider.frames["blur_to_static"][-1]
 assert abs(float(x.mean())) < 0.1 and abs(float(x.std()) - 1) < 0.1, (float(x.mean()), float(x.std()))
 x0 = slider.frames["blur_to_static"][0]
 assert float((x0 - photo[0]).abs().max()) < 0.2  # t = 0: still the photo
+"""
+    )
+    assert reply["status"] == "ok", f"{reply.get('ename')}: {reply.get('evalue')}"
+
+
+def test_ddim_sliders_change_the_picture(lesson_kernel):
+    run, _ = lesson_kernel("03_sampling.ipynb")
+    reply = run(
+        """
+g = ddim_sliders
+first = bytes(g.image.value)
+g.sliders["steps"].value = 50
+second = bytes(g.image.value)
+g.sliders["eta"].value = 1.0
+third = bytes(g.image.value)
+assert len({first, second, third}) == 3, "the picture did not change"
+assert second == g.frame(steps=50, eta=0.0) and third == g.frame(steps=50, eta=1.0)
 """
     )
     assert reply["status"] == "ok", f"{reply.get('ename')}: {reply.get('evalue')}"
