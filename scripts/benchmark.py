@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from datetime import date
@@ -31,6 +32,7 @@ SLIDERS = {
     "00_welcome.ipynb": ["slider"],
     "01_picture_to_static.ipynb": ["slider", "digit_slider"],
     "02_denoiser.ipynb": ["points_slider", "digit_slider"],
+    "03_sampling.ipynb": ["run_slider", "points_slider"],
 }
 # Numbers a lesson computes that the benchmark reports: name -> expression evaluated in its kernel.
 EXTRAS = {
@@ -99,6 +101,56 @@ def run_notebook(path: Path, sliders: list[str]) -> dict:
         km.shutdown_kernel(now=True)
 
 
+def sampler_table(n: int = 500) -> list[str]:
+    """Quality against steps against time for the shipped checkpoint and the one Lesson 2 trained here."""
+    import torch
+
+    import course_utils as cu
+    from course_utils.ddim import DDIMScheduler
+    from course_utils.metrics import digit_metrics
+    from course_utils.sampling import sample
+
+    test = cu.load_digits(split="test")
+    lines = [f"Sampler table ({n} samples each, Frechet distance / precision / recall against the 180 held-out "
+             "digits in the classifier's feature space; lower Frechet is better):", "",
+             "| model | sampler | time for the samples | Frechet | precision | recall | classes, min / max share |",
+             "|---|---|---|---|---|---|---|"]
+
+    def row(model_name, sampler_name, seconds, m):
+        shares = [m[f"class_{c}"] for c in range(10)]
+        secs = f"{seconds:.2f} s" if seconds == seconds else "-"
+        lines.append(f"| {model_name} | {sampler_name} | {secs} | {m['frechet']:.2f} | {m['precision']:.2f} | "
+                     f"{m['recall']:.2f} | {min(shares):.1%} / {max(shares):.1%} |")
+
+    models = [("shipped checkpoint", cu.load_checkpoint("digits"))]
+    mine = ROOT / "notebooks" / "solutions" / "runs" / "digits_unet.safetensors"
+    if mine.exists():
+        models.append(("Lesson 2's model, trained here", cu.load_checkpoint(mine)))
+    for model_name, model in models:
+        for name, steps in [("DDPM", 1000), ("DDIM", 100), ("DDIM", 50), ("DDIM", 25), ("DDIM", 10)]:
+            if model_name != "shipped checkpoint" and steps not in (1000, 50):
+                continue
+            sched = (cu.NoiseScheduler if name == "DDPM" else DDIMScheduler)(1000, beta_schedule="cosine")
+            sched.set_timesteps(steps)
+            tic = time.perf_counter()
+            x = sample(model, sched, n, generator=torch.Generator().manual_seed(10), progress=False)
+            row(model_name, f"{name} {steps} steps", time.perf_counter() - tic, digit_metrics(x.clamp(-1, 1), test))
+    row("reference: real training digits", "-", float("nan"), digit_metrics(cu.load_digits(split="train")[:n], test))
+    noise = torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    row("reference: uniform noise", "-", float("nan"), digit_metrics(noise, test))
+    ddim = DDIMScheduler(1000, beta_schedule="cosine")
+    ddim.set_timesteps(50)
+    model = models[0][1]
+    times = []
+    for i in range(7):
+        tic = time.perf_counter()
+        sample(model, ddim, 64, generator=torch.Generator().manual_seed(i), progress=False)
+        times.append(time.perf_counter() - tic)
+    lines += ["", f"64 digits with DDIM 50 steps: median {statistics.median(times):.2f} s over 7 runs "
+                  f"(worst {max(times):.2f} s)."]
+    return lines
+
+
 def machine() -> str:
     import torch
 
@@ -138,6 +190,8 @@ def main() -> int:
     if extras:
         lines += ["", "| lesson | measured in the lesson's own run | value |", "|---|---|---|"]
         lines += [f"| `{name}` | {label} | {v} |" for name, label, v in extras]
+    print("sampler table ...", flush=True)
+    lines += [""] + sampler_table()
     table = "\n".join(lines) + "\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(table)
