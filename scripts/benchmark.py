@@ -1,6 +1,7 @@
 """Measure the course on this machine: each notebook's runtime from a fresh kernel, and slider speed.
 
-    python scripts/benchmark.py                 # all lessons; writes benchmarks/results.md
+    python scripts/benchmark.py                 # all lessons; writes benchmarks/results.md (about 7 minutes)
+    python scripts/benchmark.py --update-readme # and copies the tables into README.md
 
 What it measures:
 - notebook runtime: every code cell of the solution notebook, in a fresh kernel, wall clock;
@@ -170,6 +171,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.md")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
+    parser.add_argument("--update-readme", action="store_true", help="also put the tables into README.md")
     args = parser.parse_args()
     os.environ.setdefault("MPLBACKEND", "Agg")
     results = {}
@@ -198,6 +200,13 @@ def main() -> int:
     args.json.write_text(json.dumps({"machine": machine(), "date": date.today().isoformat(), "results": results},
                                     indent=2) + "\n")
     print(table)
+    if args.update_readme:
+        readme = ROOT / "README.md"
+        text = readme.read_text()
+        start, end = "<!-- benchmark:start -->\n", "<!-- benchmark:end -->"
+        i, j = text.index(start) + len(start), text.index(end)
+        readme.write_text(text[:i] + table + text[j:])
+        print("updated README.md")
     return 0
 
 
