@@ -22,14 +22,15 @@ class DDIMScheduler(NoiseScheduler):
         if self.num_inference_steps is None:
             raise ValueError("call set_timesteps(num_inference_steps) before step: DDIM needs to know how far "
                              "each step jumps.")
-        if not (isinstance(eta, (int, float)) and eta >= 0):
-            raise ValueError(f"eta must be a number >= 0 (0: deterministic, 1: as much noise as DDPM), got {eta!r}.")
+        if not (isinstance(eta, (int, float)) and 0 <= eta <= 1):
+            raise ValueError(f"eta must be a number from 0 to 1 (0: deterministic, 1: as much noise as DDPM), "
+                             f"got {eta!r}.")
         eps = as_float_tensor(model_output, "model_output")
         x_t = as_float_tensor(sample, "sample")
         if eps.shape != x_t.shape:
             raise ValueError(f"model_output must have the shape of sample {tuple(x_t.shape)}, got {tuple(eps.shape)}.")
         t = int(check_timesteps(int(timestep), self.num_train_timesteps, None)[0])
-        prev_t = t - self.num_train_timesteps // self.num_inference_steps
+        prev_t = self.previous_timestep(t)  # t - T // n, and an error for a t that is not in timesteps
         abar = self.alphas_cumprod.to(x_t.device)
         # 1. alpha_bar now and at the landing timestep (alpha_bar = 1 past the end: the clean picture)
         alpha_prod_t = abar[t]

@@ -4,12 +4,13 @@
   picture a 64-number feature vector (its hidden layer) and a predicted class.
 - Frechet distance between the feature distributions of two sets, as FID does with Inception features
   (Heusel et al. 2017): ||mu_1 - mu_2||^2 + Tr(S_1 + S_2 - 2 (S_1 S_2)^(1/2)). 0 for identical sets.
-- Precision and recall (Kynkaenniemi et al. 2019): the share of generated samples inside the k-nearest-
+- Precision and recall (Kynkaanniemi et al. 2019): the share of generated samples inside the k-nearest-
   neighbour balls of the real ones (quality), and of real ones inside the generated balls (coverage).
 - For 2-D points: the energy distance (Szekely & Rizzo 2013), 0 for identical distributions.
 
 Always print a metric next to its references (real against real, and noise), as Lesson 3 does: the
-numbers mean little on their own.
+numbers mean little on their own. The Frechet distance also depends on the number of samples: compare
+values computed with the same N only.
 """
 
 from __future__ import annotations
@@ -79,8 +80,11 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
 
 
 def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[float, float]:
-    """Improved precision and recall (Kynkaenniemi et al. 2019) with k-nearest-neighbour balls."""
+    """Improved precision and recall (Kynkaanniemi et al. 2019) with k-nearest-neighbour balls."""
     real, fake = torch.as_tensor(np.asarray(real)), torch.as_tensor(np.asarray(fake))
+    if min(len(real), len(fake)) < k + 2:
+        raise ValueError(f"precision and recall need at least {k + 2} samples in each set, got {len(real)} and "
+                         f"{len(fake)}; use a few hundred for stable numbers.")
 
     def radii(x: torch.Tensor) -> torch.Tensor:
         d = torch.cdist(x, x)
@@ -107,6 +111,9 @@ def digit_metrics(samples: torch.Tensor, reference: torch.Tensor | None = None) 
 
 
 def energy_distance(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Energy distance between two point sets (N, D), (M, D): 2 E|a-b| - E|a-a'| - E|b-b'| (>= 0)."""
+    """Energy distance between two point sets (N, D), (M, D): 2 E|a-b| - E|a-a'| - E|b-b'| (>= 0).
+
+    The plain (V-statistic) estimate over all pairs, self-pairs included: use a few hundred points or more.
+    """
     a, b = as_float_tensor(a, "a").double(), as_float_tensor(b, "b").double()
     return float(2 * torch.cdist(a, b).mean() - torch.cdist(a, a).mean() - torch.cdist(b, b).mean())

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
     parser.add_argument("--steps", type=int, default=50, help="sampling steps, 1..1000 (default 50)")
     parser.add_argument("--sampler", choices=["ddim", "ddpm"], default="ddim")
-    parser.add_argument("--eta", type=float, default=0.0, help="DDIM's noise, >= 0 (default 0: deterministic)")
+    parser.add_argument("--eta", type=float, default=0.0, help="DDIM's noise, 0..1 (default 0: deterministic)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("samples.npy"))
     args = parser.parse_args(argv)
@@ -50,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--n must be at least 1, got {args.n}")
     if not 1 <= args.steps <= 1000:
         parser.error(f"--steps must be between 1 and 1000, got {args.steps}")
-    if args.eta < 0:
-        parser.error(f"--eta must be >= 0, got {args.eta}")
+    if not 0 <= args.eta <= 1:
+        parser.error(f"--eta must be between 0 and 1, got {args.eta}")
     if args.sampler == "ddpm" and args.eta:
         parser.error("--eta applies to --sampler ddim only")
     try:
@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - tic
     x = x.clamp(-1, 1) if x.ndim == 4 else x
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.save(args.out, x.cpu().numpy().astype(np.float32))
+    out = args.out.with_suffix(".npy")
+    np.save(out, x.cpu().numpy().astype(np.float32))
     png = args.out.with_suffix(".png")
     if x.ndim == 4:
         import matplotlib
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         ax.scatter(x[:, 0].cpu(), x[:, 1].cpu(), s=3)
         ax.set_aspect("equal")
         fig.savefig(png, dpi=80)
-    print(f"{args.n} samples, {args.sampler} with {args.steps} steps, {seconds:.2f} s -> {args.out} and {png}")
+    print(f"{args.n} samples, {args.sampler} with {args.steps} steps, {seconds:.2f} s -> {out} and {png}")
     return 0
 
 

@@ -49,8 +49,8 @@ def sample(model: nn.Module, scheduler: NoiseScheduler, n: int, *, eta: float = 
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n (how many samples) must be a positive int, got {n!r}.")
-    if eta < 0:
-        raise ValueError(f"eta must be >= 0, got {eta}.")
+    if not 0 <= eta <= 1:
+        raise ValueError(f"eta must be from 0 to 1, got {eta}.")
     if eta and not isinstance(scheduler, DDIMScheduler):
         raise ValueError("eta only applies to DDIM: use a DDIMScheduler, or leave eta at 0 for DDPM.")
     device = torch.device(device) if device is not None else next(model.parameters()).device

@@ -211,11 +211,11 @@ class NoiseScheduler:
         x0_hat = (x_t - beta_prod_t ** (0.5) * eps) / alpha_prod_t ** (0.5)
         if self.clip_sample:
             x0_hat = x0_hat.clamp(-self.clip_sample_range, self.clip_sample_range)
-        # 3. the mean of q(x_{t-1} | x_t, x_0) with x_0 = x0_hat (Ho et al. 2020, eq. 7; Lesson 3, eq. 3.2)
+        # 3. the mean of q(x_{t-1} | x_t, x_0) with x_0 = x0_hat (Ho et al. 2020, eq. 7; Lesson 3, eq. 3.1)
         coeff_x0 = (alpha_prod_t_prev ** (0.5) * current_beta_t) / beta_prod_t
         coeff_xt = current_alpha_t ** (0.5) * beta_prod_t_prev / beta_prod_t
         prev = coeff_x0 * x0_hat + coeff_xt * x_t
-        # 4. add fresh noise with the posterior variance beta_tilde (eq. 7), except at the very last step
+        # 4. add fresh noise with the posterior variance beta_tilde (eq. 7; Lesson 3, eq. 3.2), except at the last step
         if t > 0:
             noise = _randn_like(eps, generator) if variance_noise is None else variance_noise
             variance = torch.clamp(beta_prod_t_prev / beta_prod_t * current_beta_t, min=1e-20)

@@ -341,7 +341,7 @@ def trajectory_slider(trajectory, *, n_show: int = 16, ncols: int = 8, every: in
             else:
                 ax.axis("off")
     title = fig.suptitle("", fontsize=10, y=0.02, va="bottom")
-    labels = {k: f"after step {k + 1} of {len(trajectory.timesteps)} (t = {trajectory.timesteps[k]})"
+    labels = {k: f"after step {k + 1} of {len(trajectory.timesteps)} (the step from t = {trajectory.timesteps[k]})"
               for k in steps}
 
     def render(k: int) -> bytes:
@@ -379,7 +379,7 @@ def points_trajectory_slider(trajectory, data: torch.Tensor, *, every: int = 1,
 
     def render(k: int) -> bytes:
         pts.set_offsets(trajectory.samples[k].numpy())
-        title.set_text(f"after step {k + 1} of {len(trajectory.timesteps)} (t = {trajectory.timesteps[k]})")
+        title.set_text(f"after step {k + 1} of {len(trajectory.timesteps)} (from t = {trajectory.timesteps[k]})")
         return figure_to_png(fig)
 
     fs = FrameSlider(render, steps, description="step")

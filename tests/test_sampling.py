@@ -94,7 +94,7 @@ def test_set_timesteps_and_step_errors():
     with pytest.raises(ValueError, match="call set_timesteps"):
         d.step(torch.zeros(1, 2), 999, torch.zeros(1, 2))
     d.set_timesteps(10)
-    with pytest.raises(ValueError, match="eta must be a number >= 0"):
+    with pytest.raises(ValueError, match="eta must be a number from 0 to 1"):
         d.step(torch.zeros(1, 2), 900, torch.zeros(1, 2), eta=-0.5)
 
 
@@ -132,7 +132,8 @@ def test_cli_writes_npy_and_png(tmp_path):
         (["--checkpoint", "cats"], "no checkpoint at cats"),
         (["--steps", "0"], "--steps must be between 1 and 1000"),
         (["--steps", "5000"], "--steps must be between 1 and 1000"),
-        (["--eta", "-1"], "--eta must be >= 0"),
+        (["--eta", "-1"], "--eta must be between 0 and 1"),
+        (["--eta", "2"], "--eta must be between 0 and 1"),
     ],
 )
 def test_cli_bad_input(tmp_path, args, message):

@@ -277,6 +277,12 @@ WRONG_ANSWERS = {
                 "x_prev = mean + ((1 - alpha_bar_t) / (1 - alpha_bar_t) * beta_t).sqrt() * z if t > 0 else mean",
                 "alpha_bar of t where",
             ),
+            (
+                "x0_hat = ((x_t - (1 - alpha_bar_t).sqrt() * eps_hat) / alpha_bar_t.sqrt()).clamp(-1, 1)\n"
+                "mean = (alpha_bar_prev.sqrt() * beta_t / (1 - alpha_bar_t)) * x0_hat + ((1 - beta_t).sqrt() * (1 - alpha_bar_prev) / (1 - alpha_bar_t)) * x_t\n"
+                "x_prev = mean + ((1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta_t).sqrt() * z if t > 1 else mean",
+                "noise skipped at t = 1",
+            ),
         ],
         "sample_loop": [
             (
@@ -303,6 +309,12 @@ WRONG_ANSWERS = {
                 "    x = scheduler.step(model(x, torch.full((n,), t)), t, x, generator=generator).prev_sample",
                 "loop over scheduler.timesteps",
             ),
+            (
+                "x = torch.randn((n, 1, 8, 8), generator=generator)\n"
+                "for t in scheduler.timesteps.tolist():\n"
+                "    x = scheduler.step(model(x, torch.full((n,), float(t))), t, x, generator=generator).prev_sample",
+                "floating-point timesteps",
+            ),
         ],
         "ddim_step": [
             (
@@ -327,6 +339,13 @@ WRONG_ANSWERS = {
                 "sigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar_t) * (1 - alpha_bar_t / alpha_bar_prev)).sqrt()\n"
                 "x_prev = alpha_bar_prev.sqrt() * x0_hat + (1 - alpha_bar_prev - sigma**2).sqrt() * eps_hat + sigma * z",
                 "not clipped",
+            ),
+            (
+                "x0_hat = ((x_t - (1 - alpha_bar_t).sqrt() * eps_hat) / alpha_bar_t.sqrt()).clamp(-1, 1)\n"
+                "eps_clipped = (x_t - alpha_bar_t.sqrt() * x0_hat) / (1 - alpha_bar_t).sqrt()\n"
+                "sigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar_t) * (1 - alpha_bar_t / alpha_bar_prev)).sqrt()\n"
+                "x_prev = alpha_bar_prev.sqrt() * x0_hat + (1 - alpha_bar_prev - sigma**2).sqrt() * eps_clipped + sigma * z",
+                "re-derived from the clipped",
             ),
         ],
     },
