@@ -25,7 +25,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import fast_copy
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -38,7 +37,7 @@ NOTEBOOKS = {  # notebook -> number of sliders it shows
 }
 SERVER_START_S = 120
 OPEN_S = 180  # page load, kernel start and the "Select Kernel" dialog
-RUN_ALL_S = 600  # the whole notebook, on a 2-core CPU that may be busy with other tests
+RUN_ALL_S = 900  # the whole notebook, on a 2-core CPU that may be busy with other tests
 CHANGE_S = 20  # one slider move -> a new picture (normally well under a second)
 SETTLE_S = 0.3  # the picture counts as settled once its src stays the same this long
 ARROW_PRESSES = 3
@@ -101,7 +100,10 @@ def jupyter(request):
         cmd.append("--allow-root")
     log_path = workspaces / "jupyter.log"
     log = open(log_path, "w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root)
+    # The kernels' OpenMP threads sleep instead of spinning while they wait: with another CPU-heavy process on a
+    # 2-core machine (a parallel test run), spinning threads slowed lesson 3 down several times over.
+    env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + SERVER_START_S
@@ -186,11 +188,12 @@ def _run_state(page) -> dict:
 
 
 def _error_outputs(page) -> list[str]:
-    """Texts of error outputs (tracebacks, or stderr text naming an error)."""
+    """Texts of error outputs (tracebacks, or stderr text naming an error). textContent, not innerText: cells
+    scrolled out of view are not rendered (content-visibility), and innerText would read them as empty."""
     return page.evaluate("""() => [...document.querySelectorAll(
             '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"],' +
             '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')]
-        .map(o => o.innerText)
+        .map(o => o.textContent)
         .filter(t => t.includes('Traceback') || t.includes('Error'))
         .map(t => t.slice(-1500))""")
 
@@ -206,10 +209,10 @@ def _tag_sliders(page) -> list[dict]:
             const img = [...out.querySelectorAll('img')].find(
                 im => s.compareDocumentPosition(im) & Node.DOCUMENT_POSITION_FOLLOWING);
             if (img && !img.hasAttribute('data-bt-img')) img.setAttribute('data-bt-img', String(i));
-            const widget = s.closest('.widget-slider, .jupyter-widgets');
+            const widget = s.closest('.widget-slider');
             const label = widget ? widget.querySelector('.widget-label') : null;
             return {index: i, out: outs.indexOf(out), img: img ? img.getAttribute('data-bt-img') : null,
-                    label: label ? label.innerText.trim() : ''};
+                    label: label ? label.textContent.trim() : ''};
         }); }""")
 
 
@@ -240,7 +243,7 @@ def _readout(page, index: int) -> str:
         const s = document.querySelector(`[data-bt-slider="${i}"]`);
         const w = s && s.closest('.widget-slider');
         const r = w && w.querySelector('.widget-readout');
-        return r ? r.innerText.trim() : ''; }""", index)
+        return r ? r.textContent.trim() : ''; }""", index)
 
 
 def _open(page, url: str, path: str) -> None:
@@ -286,7 +289,8 @@ def test_sliders_move_the_picture_in_jupyterlab(jupyter, browser, artifacts, not
     try:
         _open(page, url, f"{stem}/{notebook}")
         t0 = time.monotonic()
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        # not awaited: the command's promise only resolves once every cell has run, and evaluate has no timeout
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
         time.sleep(2)
 
         def finished():
@@ -328,7 +332,7 @@ def test_sliders_move_the_picture_in_jupyterlab(jupyter, browser, artifacts, not
             shot = f"{stem}_slider{i}"
 
             target.scroll_into_view_if_needed()
-            _wait_until(lambda: _src(img) != "", 30, f"{name}: the image to have a src")
+            _wait_until(lambda img=img: _src(img) != "", 30, f"{name}: the image to have a src")
             time.sleep(0.2)
             out.screenshot(path=str(artifacts / f"{shot}_0_before.png"))
 
@@ -341,7 +345,8 @@ def test_sliders_move_the_picture_in_jupyterlab(jupyter, browser, artifacts, not
             src = start
             for k in range(presses):
                 handle.press("ArrowRight")
-                src = _wait_changed_and_settled(img, src, f"{name}, ArrowRight #{k + 1} (readout {_readout(page, i)!r})")
+                what = f"{name}, ArrowRight #{k + 1} (readout {_readout(page, i)!r})"
+                src = _wait_changed_and_settled(img, src, what)
             after_keys = _readout(page, i)
             assert src != start, f"{name}: the picture after {presses} x ArrowRight is the first one"
             assert after_keys != start_readout, f"{name}: the readout stayed at {start_readout!r} after the keys"
