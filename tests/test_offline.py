@@ -99,8 +99,8 @@ def test_the_guard_is_armed_and_refuses_the_network(tmp_path, request):
         "    print('DOWNLOAD WORKED')\n"
         "except OSError as e:\n"
         "    print('refused:', e)\n"
-        "child = subprocess.run([sys.executable, '-c', 'import socket; socket.create_connection((\"1.1.1.1\", 53), 5)'],"
-        " capture_output=True, text=True)\n"
+        "dial = 'import socket; socket.create_connection((\"1.1.1.1\", 53), 5)'\n"
+        "child = subprocess.run([sys.executable, '-c', dial], capture_output=True, text=True)\n"
         "print('child exit', child.returncode)\n",
         tmp_path, log)
     text = _text(outputs)
