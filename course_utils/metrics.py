@@ -114,6 +114,7 @@ def energy_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     """Energy distance between two point sets (N, D), (M, D): 2 E|a-b| - E|a-a'| - E|b-b'| (>= 0).
 
     The plain (V-statistic) estimate over all pairs, self-pairs included: use a few hundred points or more.
+    The two sets may live on different devices (samples on a GPU, reference points on the CPU).
     """
-    a, b = as_float_tensor(a, "a").double(), as_float_tensor(b, "b").double()
+    a, b = as_float_tensor(a, "a").detach().cpu().double(), as_float_tensor(b, "b").detach().cpu().double()
     return float(2 * torch.cdist(a, b).mean() - torch.cdist(a, a).mean() - torch.cdist(b, b).mean())

@@ -1,7 +1,8 @@
 """Measure the course on this machine: each notebook's runtime from a fresh kernel, and slider speed.
 
-    python scripts/benchmark.py                 # all lessons; writes benchmarks/results.md (about 7 minutes)
+    python scripts/benchmark.py                 # everything; writes benchmarks/results.md (about 12 minutes)
     python scripts/benchmark.py --update-readme # and copies the tables into README.md
+    python scripts/benchmark.py --only-browser  # only the browser part (about 5 minutes)
 
 What it measures:
 - notebook runtime: every code cell of the solution notebook, in a fresh kernel, wall clock;
@@ -10,6 +11,13 @@ What it measures:
   PNG being in the Image widget (what is then sent to the browser), over a drag across every frame,
   forwards and back: median and worst case. Also the uncached render time per frame, which is what
   precomputing saves.
+- slider update in the browser (needs Debian's Chromium and the Playwright package, as the browser test does;
+  skipped with the reason otherwise): JupyterLab in headless Chromium, each lesson (shortened training, as in
+  the tests) run all, then for each slider the time from the input event (a key press, or one mouse move of
+  a drag end to end and back) to the new picture decoded and painted, median and worst case; then 3 rounds
+  of 200 fast mouse moves without waiting: pictures the page got during and after the moves, the time from
+  the last move to the final picture, whether that picture is the frame of the value shown, and the
+  kernel's resident memory and the page's JS heap and DOM size before and after each round.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # lab_driver (the browser test's page driver) and conftest.fast_copy
 
 from course_utils.exercises import solution_notebooks  # noqa: E402
 
@@ -152,6 +161,89 @@ def sampler_table(n: int = 500) -> list[str]:
     return lines
 
 
+BROWSER_KEYS = 10  # ArrowRight presses, each waited for
+BROWSER_DRAG_STEPS = 20  # mouse moves per end-to-end pass of the drag (there and back)
+FAST_ROUNDS = 3  # rounds of 200 fast moves, memory read after each
+
+
+def browser_benchmark() -> tuple[dict, list[str]]:
+    """Slider timings and memory in JupyterLab + headless Chromium; (results, markdown lines)."""
+    import lab_driver as lab
+    from conftest import fast_copy
+
+    why = lab.missing()
+    if why is not None:
+        return {"skipped": why}, [f"Browser measurements skipped: {why}."]
+    results: dict = {}
+    with lab.jupyterlab() as (url, root), lab.chromium() as browser:
+        for path in solution_notebooks():
+            print(f"browser: {path.name} ...", flush=True)
+            folder = root / path.stem
+            folder.mkdir()
+            fast_copy(path, folder)
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            page.set_default_timeout(60_000)
+            cdp = context.new_cdp_session(page)
+            cdp.send("Performance.enable")
+            try:
+                lab.open_notebook(page, url, f"{path.stem}/{path.name}")
+                run_s = lab.run_all(page, 1200)
+                if lab.error_outputs(page):
+                    raise RuntimeError(f"{path.name}: a cell failed in the browser: {lab.error_outputs(page)[0]}")
+                lab.dismiss_toasts(page)
+                kernel = lab.kernel_id(page)
+                nb = {"run_all_s": run_s, "sliders": []}
+                for info in lab.tag_sliders(page):
+                    s = lab.Slider(page, info, f"{path.name} slider {info['index']}")
+                    lab.wait_until(lambda s=s: s.src() != "", 30, "the image to have a src")
+                    keys = s.key_latencies(BROWSER_KEYS)
+                    drag = s.drag_latencies(BROWSER_DRAG_STEPS)
+                    memory = [{"kernel_rss_mb": lab.kernel_rss_mb(kernel), **lab.page_memory(cdp)}]
+                    rounds = []
+                    for _ in range(FAST_ROUNDS):
+                        rounds.append(s.rapid_moves(200))
+                        memory.append({"kernel_rss_mb": lab.kernel_rss_mb(kernel), **lab.page_memory(cdp)})
+                    nb["sliders"].append({"label": info["label"], "keys": lab.summary(keys),
+                                          "drag": lab.summary(drag), "fast": rounds, "memory": memory})
+                results[path.name] = nb
+            finally:
+                lab.shutdown_kernels(page)
+                context.close()
+
+    def ms(x):
+        return "-" if x is None else f"{x:.0f} ms"
+
+    lines = ["Sliders in the browser (JupyterLab 4 in headless Chromium, on the same machine as the kernel): "
+             "from the input event to the new picture decoded and painted. "
+             f"Keys: {BROWSER_KEYS} ArrowRight presses; drag: {BROWSER_DRAG_STEPS} mouse moves end to end and "
+             "back, each waited for (moves that did not change the value are not counted). "
+             f"Fast moves: {FAST_ROUNDS} rounds of 200 mouse moves back and forth without waiting.", "",
+             "| slider | key: median / worst | drag move: median / worst | fast moves: pictures during / after "
+             "the last move | last move to final picture (worst round) | final picture is the value's frame |",
+             "|---|---|---|---|---|---|"]
+    mem = ["", "Memory over the fast moves (kernel resident memory, page JS heap after garbage collection, "
+               "DOM nodes), before the first round and after the last:", "",
+           "| slider | kernel RSS | JS heap | DOM nodes |", "|---|---|---|---|"]
+    for name, nb in results.items():
+        for i, sl in enumerate(nb["sliders"]):
+            label = f"`{name}` #{i} ({sl['label']})"
+            fast = sl["fast"]
+            during = "/".join(str(r["pictures_during"]) for r in fast)
+            after = "/".join(str(r["pictures_after_last_move"]) for r in fast)
+            worst = max((r["last_move_to_final_ms"] or 0) for r in fast)
+            ok = "yes" if all(r["final_picture_matches_value"] for r in fast) else "NO"
+            lines.append(f"| {label} | {ms(sl['keys']['median_ms'])} / {ms(sl['keys']['max_ms'])} "
+                         f"| {ms(sl['drag']['median_ms'])} / {ms(sl['drag']['max_ms'])} | {during} / {after} "
+                         f"| {worst:.0f} ms | {ok} |")
+            m0, m1 = sl["memory"][0], sl["memory"][-1]
+            rss = (f"{m0['kernel_rss_mb']:.0f} -> {m1['kernel_rss_mb']:.0f} MB"
+                   if m0["kernel_rss_mb"] is not None and m1["kernel_rss_mb"] is not None else "-")
+            mem.append(f"| {label} | {rss} | {m0['js_heap_mb']:.1f} -> {m1['js_heap_mb']:.1f} MB "
+                       f"| {m0['dom_nodes']} -> {m1['dom_nodes']} |")
+    return results, lines + mem
+
+
 def machine() -> str:
     import torch
 
@@ -172,8 +264,16 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.md")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
     parser.add_argument("--update-readme", action="store_true", help="also put the tables into README.md")
+    parser.add_argument("--no-browser", action="store_true", help="skip the browser measurements")
+    parser.add_argument("--only-browser", action="store_true", help="only the browser measurements (printed)")
     args = parser.parse_args()
     os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if args.only_browser:
+        browser, lines = browser_benchmark()
+        print(json.dumps(browser, indent=1))
+        print("\n".join(lines))
+        return 0
     results = {}
     for path in solution_notebooks():
         print(f"running {path.name} ...", flush=True)
@@ -194,10 +294,16 @@ def main() -> int:
         lines += [f"| `{name}` | {label} | {v} |" for name, label, v in extras]
     print("sampler table ...", flush=True)
     lines += [""] + sampler_table()
+    browser = {"skipped": "--no-browser"}
+    if not args.no_browser:
+        print("browser ...", flush=True)
+        browser, browser_lines = browser_benchmark()
+        lines += [""] + browser_lines
     table = "\n".join(lines) + "\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(table)
-    args.json.write_text(json.dumps({"machine": machine(), "date": date.today().isoformat(), "results": results},
+    args.json.write_text(json.dumps({"machine": machine(), "date": date.today().isoformat(), "results": results,
+                                     "browser": browser},
                                     indent=2) + "\n")
     print(table)
     if args.update_readme:
