@@ -268,7 +268,6 @@ def main() -> int:
     parser.add_argument("--only-browser", action="store_true", help="only the browser measurements (printed)")
     args = parser.parse_args()
     os.environ.setdefault("MPLBACKEND", "Agg")
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if args.only_browser:
         browser, lines = browser_benchmark()
         print(json.dumps(browser, indent=1))

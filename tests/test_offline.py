@@ -63,7 +63,6 @@ def _offline_kernel(workdir: Path, log: Path) -> OfflineKernelManager:
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(GUARD), env.get("PYTHONPATH")]))
     env["COURSE_NETWORK_LOG"] = str(log)
-    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     km = OfflineKernelManager(kernel_name="python3")
     if NETNS:  # the kernel's own loopback is down in its namespace: talk over Unix sockets instead of TCP
         km.transport = "ipc"
