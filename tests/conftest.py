@@ -1,5 +1,6 @@
 """Shared test setup: a non-interactive matplotlib backend, chosen before anything imports matplotlib."""
 
+import contextlib
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -18,6 +19,13 @@ FAST_SETTINGS = {
     "02_denoiser.ipynb": {"DIGIT_STEPS = 3000": "DIGIT_STEPS = 100", "POINT_STEPS = 3000": "POINT_STEPS = 300"},
     "03_sampling.ipynb": {"N_EVAL = 500": "N_EVAL = 100"},
 }
+
+
+def say(request, text: str) -> None:
+    """Print a line to the terminal even under pytest's output capture (which also takes the reporter's)."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        print(text, flush=True)
 
 
 def fast_copy(notebook: Path, directory: Path) -> Path:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import lab_driver as lab
 import pytest
-from conftest import fast_copy
+from conftest import fast_copy, say
 
 NOTEBOOKS = {  # notebook -> number of sliders it shows
     "00_welcome.ipynb": 1,
@@ -46,15 +46,6 @@ if (why := lab.missing()) is not None:
     pytest.skip(why, allow_module_level=True)
 
 
-def _say(request, text: str) -> None:
-    """Print a line even under pytest's output capture."""
-    reporter = request.config.pluginmanager.getplugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(text)
-    else:
-        print(text)
-
-
 @pytest.fixture(scope="module")
 def jupyter():
     """One JupyterLab server for the module: yields (base url, root dir); stopped at teardown."""
@@ -67,7 +58,7 @@ def artifacts(request) -> Path:
     where = os.environ.get("BROWSER_ARTIFACTS")
     path = Path(where) if where else Path(tempfile.mkdtemp(prefix="browser_artifacts_"))
     path.mkdir(parents=True, exist_ok=True)
-    _say(request, f"\nbrowser screenshots: {path}")
+    say(request, f"\nbrowser screenshots: {path}")
     return path
 
 

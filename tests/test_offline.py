@@ -25,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import fast_copy
+from conftest import fast_copy, say
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
@@ -109,7 +109,7 @@ def test_the_guard_is_armed_and_refuses_the_network(tmp_path, request):
     assert "getaddrinfo('pypi.org')" in logged, logged
     assert "1.1.1.1" in logged, f"the child process was not guarded:\n{logged}"
     how = "empty network namespace (unshare --net) + Python guard" if NETNS else "Python guard only (no unshare)"
-    request.config.pluginmanager.getplugin("terminalreporter").write_line(f"\noffline kernel: {how}")
+    say(request, f"\noffline kernel: {how}")
 
 
 @pytest.mark.skipif(not NETNS, reason="this OS does not let the test start a process without a network")
