@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import re
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -34,9 +35,10 @@ def fast_copy(notebook: Path, directory: Path) -> Path:
 
     nb = nbformat.read(notebook, as_version=4)
     for old, new in FAST_SETTINGS.get(notebook.name, {}).items():
-        hits = [c for c in nb.cells if c.cell_type == "code" and old in c.source]
+        pattern = re.compile(re.escape(old) + r"\b")  # "N = 500" must not match "N = 5000"
+        hits = [c for c in nb.cells if c.cell_type == "code" and pattern.search(c.source)]
         assert len(hits) == 1, f"{notebook.name}: the setting {old!r} is not in exactly one cell"
-        hits[0].source = hits[0].source.replace(old, new)
+        hits[0].source = pattern.sub(new, hits[0].source)
     out = Path(directory) / notebook.name
     nbformat.write(nb, out)
     return out

@@ -77,6 +77,16 @@ def _stop(proc: subprocess.Popen) -> None:
         pass
 
 
+def _kill_kernels(runtime: Path) -> None:
+    """Kill kernel processes whose connection file is in `runtime` (Linux /proc; elsewhere nothing)."""
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if str(runtime) in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                os.kill(int(proc.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
+
+
 @contextlib.contextmanager
 def jupyterlab():
     """Yield (base url, root folder) of a fresh JupyterLab server; stop it and delete its folders on exit."""
@@ -84,6 +94,7 @@ def jupyterlab():
 
     root = Path(tempfile.mkdtemp(prefix="browser_root_"))
     workspaces = Path(tempfile.mkdtemp(prefix="browser_workspaces_"))
+    runtime = Path(tempfile.mkdtemp(prefix="browser_runtime_"))  # the kernels' connection files: found by it
     port = _free_port()
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
            "--ServerApp.port_retries=0", "--IdentityProvider.token=", "--ServerApp.password=",
@@ -95,14 +106,16 @@ def jupyterlab():
     log = open(log_path, "w")
     # The kernels' OpenMP threads sleep instead of spinning while they wait: with another CPU-heavy process on a
     # 2-core machine (a parallel test run), spinning threads slowed lesson 3 down several times over.
-    env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+    env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
+           "JUPYTER_RUNTIME_DIR": str(runtime)}
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root, env=env)
     url = f"http://127.0.0.1:{port}"
+    local = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1 never through a proxy
     try:
         deadline = time.monotonic() + SERVER_START_S
         while True:
             try:
-                urllib.request.urlopen(f"{url}/api/status", timeout=5)
+                local.open(f"{url}/api/status", timeout=5)
                 break
             except Exception:
                 if proc.poll() is not None:
@@ -115,9 +128,10 @@ def jupyterlab():
         yield url, root
     finally:
         _stop(proc)
+        _kill_kernels(runtime)  # kernels run in sessions of their own: the server's group does not reach them
         log.close()
-        shutil.rmtree(root, ignore_errors=True)
-        shutil.rmtree(workspaces, ignore_errors=True)
+        for folder in (root, workspaces, runtime):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -204,7 +218,8 @@ def open_notebook(page, url: str, path: str) -> None:
         _accept_dialog(page)
         return kernel_status(page) == "idle"
 
-    wait_until(ready, OPEN_S, f"the kernel of {path} to start (status {kernel_status(page)!r})")
+    wait_until(ready, OPEN_S, f"the kernel of {path} to start",
+               on_timeout=lambda: f" (kernel status {kernel_status(page)!r})")
 
 
 def run_all(page, timeout: float, on_timeout=None) -> float:
@@ -224,6 +239,15 @@ def run_all(page, timeout: float, on_timeout=None) -> float:
     wait_until(finished, timeout, "the notebook to run to the end", interval=1.0, on_timeout=on_timeout)
     time.sleep(1.0)  # the last widget views render
     return time.monotonic() - t0
+
+
+def run_in_kernel(page, code: str) -> None:
+    """Execute `code` in the current notebook's kernel (no cell: the notebook is unchanged); wait for it."""
+    page.evaluate("""async (code) => {
+        const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+        const reply = await k.requestExecute({code, silent: false, store_history: false}).done;
+        if (reply.content.status !== 'ok') throw new Error(reply.content.ename + ': ' + reply.content.evalue);
+    }""", code)
 
 
 def dismiss_toasts(page) -> None:
@@ -287,21 +311,27 @@ def page_memory(cdp) -> dict:
 
 # --- one slider --------------------------------------------------------------------------------------------
 
-# In-page probe for one picture: input events (keydown, pointer down/move) and, for every new src of the img,
-# the time it changed and the time the decoded picture was painted (a decode that a later src overtook is
-# marked shown: null). All times are performance.now() in milliseconds.
+# In-page probe for one picture: input events (keydown, pointer down/move; the event's own timestamp) and, for
+# every new src of the img, the time it changed and the time the decoded picture had been painted (a picture
+# that a later src replaced before it was painted is marked shown: null). Times are in ms on the page's
+# performance.now() clock.
 PROBE_JS = """(sel) => {
     if (window.__probe) window.__probe.stop();
     const img = document.querySelector(sel);
     const p = {inputs: [], pictures: []};
-    const rec = e => p.inputs.push(performance.now());
+    const rec = e => p.inputs.push(e.timeStamp);  // when the browser received the input (same clock as now())
     const types = ['keydown', 'pointerdown', 'pointermove'];
     for (const type of types) document.addEventListener(type, rec, true);
-    const obs = new MutationObserver(() => {
-        const t = performance.now(), src = img.src, entry = {changed: t, shown: null};
-        p.pictures.push(entry);
-        img.decode().then(() => requestAnimationFrame(() => { if (img.src === src) entry.shown = performance.now(); }),
-                          () => {});
+    // after the paint: the animation frame runs just before it, a message posted from there runs after it
+    const afterPaint = f => requestAnimationFrame(() => {
+        const ch = new MessageChannel(); ch.port1.onmessage = f; ch.port2.postMessage(null); });
+    const obs = new MutationObserver(records => {
+        for (const r of records) {
+            const t = performance.now(), src = r.target.src, entry = {changed: t, shown: null};
+            p.pictures.push(entry);
+            img.decode().then(() => afterPaint(() => { if (img.src === src) entry.shown = performance.now(); }),
+                              () => {});
+        }
     });
     obs.observe(img, {attributes: true, attributeFilter: ['src']});
     p.stop = () => { obs.disconnect(); for (const type of types) document.removeEventListener(type, rec, true); };
@@ -397,28 +427,31 @@ class Slider:
         return self.page.evaluate("() => ({inputs: window.__probe.inputs, pictures: window.__probe.pictures})")
 
     def _one_move(self, act, what: str) -> float | None:
-        """Do `act` (one input); if the value changed, wait for the new picture and return input-to-shown in
+        """Do `act` (one input); if the value changed, wait for the new picture and return input-to-painted in
         ms (from the last input event before the picture changed); None if the value did not change."""
         before_readout, before_src = self.readout(), self.src()
         self._probe()
         act()
-        if self.readout() == before_readout:
-            time.sleep(0.1)  # the readout follows the handle synchronously; give a slow page a moment
-            if self.readout() == before_readout:
-                return None
+        deadline = time.monotonic() + 1.0  # the slider handles a pointer move at the next animation frame
+        while self.readout() == before_readout:
+            if time.monotonic() > deadline:
+                self.wait_settled(what)  # a picture the move did cause after all would otherwise leak into
+                return None  # the next move's measurement
+            time.sleep(0.02)
         self.wait_changed_and_settled(before_src, what)
         deadline = time.monotonic() + CHANGE_S
-        while True:  # the paint callback may come a frame after the src settled
+        while True:  # the after-paint callback comes a frame or so after the src settled
             probe = self._probe_read()
-            shown = [p for p in probe["pictures"] if p["shown"] is not None]
-            if shown or time.monotonic() > deadline:
+            if probe["pictures"] and probe["pictures"][-1]["shown"] is not None:
                 break
+            if time.monotonic() > deadline:
+                raise LabError(f"{what}: the new picture was never painted ({probe})")
             time.sleep(0.02)
-        if not shown or not probe["inputs"]:
-            raise LabError(f"{what}: the new picture was never painted ({probe})")
-        last = shown[-1]
+        last = probe["pictures"][-1]
         inputs = [t for t in probe["inputs"] if t <= last["changed"]]
-        return last["shown"] - (inputs[-1] if inputs else probe["inputs"][0])
+        if not inputs:
+            raise LabError(f"{what}: the picture changed before any input event ({probe})")
+        return last["shown"] - inputs[-1]
 
     def key_latencies(self, presses: int, key: str = "ArrowRight") -> list[float]:
         """Press `key` up to `presses` times (each waited for); input-to-shown ms of each press that moved."""
@@ -473,8 +506,15 @@ class Slider:
         finally:
             self.page.mouse.up()
         moves_s = time.monotonic() - t0
-        self.wait_settled(f"{self.name}, after {moves} fast moves", settle=1.0)
-        time.sleep(0.2)
+        what = f"{self.name}, after {moves} fast moves"
+        self.wait_settled(what, settle=1.0)
+
+        def caught_up():  # the kernel has nothing left to send and the last picture has been painted
+            pictures = self._probe_read()["pictures"]
+            return kernel_status(self.page) == "idle" and (not pictures or pictures[-1]["shown"] is not None)
+
+        wait_until(caught_up, 2 * CHANGE_S, f"{what}: the kernel to go idle and the last picture to be painted")
+        self.wait_settled(what, settle=0.5)
         probe = self._probe_read()
         last_input = max(probe["inputs"]) if probe["inputs"] else float("nan")
         after = [p for p in probe["pictures"] if p["changed"] > last_input]

@@ -3,12 +3,14 @@
 Two locks, one inside the other:
 
 - **Python guard** (always): ``tests/offline/sitecustomize.py`` goes first on the kernel's ``PYTHONPATH``.
-  Every name lookup, connect or datagram to another machine through Python's ``socket`` module is logged
-  and refused, in the kernel and in any Python process it starts. The test fails on any logged attempt,
-  even one a library caught and hid.
+  Every host-name lookup and every IPv4/IPv6 connect or datagram through Python's ``socket`` module is
+  logged and refused, in the kernel and in any Python process it starts with its environment. The test
+  fails on any logged attempt, even one a library caught and hid, and checks that the guard was armed.
 - **No network at all** (where the OS allows it, as on Linux CI running as root): the kernel runs under
-  ``unshare --net``, in a network namespace with no interfaces, and talks to this process over Unix
-  sockets (Jupyter's ``ipc`` transport). Nothing in it, C code included, can reach the network.
+  ``unshare --net``, in a network namespace of its own with only a loopback interface and no routes, and
+  talks to this process over Unix sockets (Jupyter's ``ipc`` transport). Nothing in it, C code included,
+  can reach the network. Where ``unshare`` is not allowed, only the guard applies; the namespace control
+  test then skips, saying why.
 
 Lessons 2 and 3 run with the shortened settings of ``conftest.FAST_SETTINGS`` (fewer training steps,
 fewer evaluation samples): the cells are the same, only the loop counts shrink.
@@ -113,11 +115,15 @@ def test_the_guard_is_armed_and_refuses_the_network(tmp_path, request):
 
 
 @pytest.mark.skipif(not NETNS, reason="this OS does not let the test start a process without a network")
-def test_the_namespace_has_no_network(tmp_path):
-    """Control for the second lock: with the Python guard bypassed (the C-level socket), nothing connects."""
+def test_the_kernel_has_a_network_namespace_of_its_own(tmp_path):
+    """Control for the second lock: the kernel's network namespace is not ours, its only interface is the
+    loopback and it has no routes, so even C code that bypasses the Python guard has nowhere to connect."""
     log = tmp_path / "network.log"
     outputs = _run(
-        "import _socket\n"
+        "import os, socket, _socket\n"
+        "print('NS', os.readlink('/proc/self/ns/net'))\n"
+        "print('IFACES', sorted(name for _, name in socket.if_nameindex()))\n"
+        "print('ROUTES', len(open('/proc/net/route').read().splitlines()[1:]))\n"
         "s = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)\n"
         "s.settimeout(5)\n"
         "try:\n"
@@ -127,6 +133,10 @@ def test_the_namespace_has_no_network(tmp_path):
         "    print('no route:', e)\n",
         tmp_path, log)
     text = _text(outputs)
+    ours = os.readlink("/proc/self/ns/net")
+    assert f"NS {ours}" not in text and "NS net:[" in text, f"the kernel shares our namespace {ours}:\n{text}"
+    assert "IFACES ['lo']" in text, text
+    assert "ROUTES 0" in text, f"the kernel's namespace has routes:\n{text}"
     assert "no route:" in text and "CONNECTED" not in text, text
 
 
@@ -147,3 +157,5 @@ def test_lesson_runs_offline(lesson):
         assert not errors, f"{lesson}: error output while offline:\n" + "\n---\n".join(errors)
         attempts = log.read_text() if log.exists() else ""
         assert not attempts, f"{lesson} tried to reach the network:\n{attempts[:3000]}"
+        armed = Path(f"{log}.armed")
+        assert armed.exists() and armed.read_text().strip(), f"{lesson}: the network guard was never loaded"
