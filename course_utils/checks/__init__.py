@@ -1,0 +1,33 @@
+"""Exercise checks: each compares a learner's function with the package's reference on fixed inputs.
+
+One module per lesson: the checks of Lesson N are in ``lessonN.py``; ``core.py`` holds what they share.
+A check cell calls ``checks.check_<name>(your_function)``. A failing check raises ``ExerciseFailed``:
+one readable line that says what is wrong and how to think about it, and names the common mistake when
+the answer matches one (``_render_traceback_`` makes IPython and nbval show that line instead of a
+traceback). A passing check prints one line.
+
+The references are the package's own functions, so a check also ties the notebook's derivation to
+the code that later lessons import.
+"""
+
+from .core import ExerciseFailed
+from .lesson0 import check_to_model_range
+from .lesson1 import check_alphas_cumprod, check_forward_step, check_heat_blur, check_q_sample
+from .lesson2 import check_diffusion_loss, check_ideal_denoiser, check_predict_x0, check_timestep_embedding
+from .lesson3 import check_ddim_step, check_ddpm_step, check_sample_loop
+
+__all__ = [
+    "ExerciseFailed",
+    "check_alphas_cumprod",
+    "check_ddim_step",
+    "check_ddpm_step",
+    "check_diffusion_loss",
+    "check_forward_step",
+    "check_heat_blur",
+    "check_ideal_denoiser",
+    "check_predict_x0",
+    "check_q_sample",
+    "check_sample_loop",
+    "check_timestep_embedding",
+    "check_to_model_range",
+]

@@ -1,0 +1,21 @@
+"""The common wrong answers each exercise check claims to catch, one module per lesson (``lessonN.py``).
+
+For every exercise (keyed by notebook and by the name of the function the learner writes) a list of
+(code that replaces the solution region, a fragment the check's one-line message must contain).
+``tests/test_exercises.py`` substitutes each one into the solution notebook, in a real kernel, runs
+the check cell and asserts that it fails with that message. ``RIGHT_ANSWERS`` lists other correct
+ways to write an exercise (equivalent forms); the same test asserts that they pass. The empty stub is
+tested separately (every check must fail on the generated learner notebook).
+"""
+
+from . import lesson0, lesson1, lesson2, lesson3
+
+_LESSONS = {
+    "00_welcome.ipynb": lesson0,
+    "01_picture_to_static.ipynb": lesson1,
+    "02_denoiser.ipynb": lesson2,
+    "03_sampling.ipynb": lesson3,
+}
+
+WRONG_ANSWERS = {notebook: module.WRONG_ANSWERS for notebook, module in _LESSONS.items()}
+RIGHT_ANSWERS = {notebook: module.RIGHT_ANSWERS for notebook, module in _LESSONS.items()}

@@ -1,0 +1,149 @@
+# ruff: noqa: E501  (one wrong answer per line reads better)
+"""Wrong answers for Lesson 2 (notebooks/02_denoiser.ipynb): each check must catch them with a one-line message.
+
+For every exercise function, a list of (code that replaces the solution region, a fragment the check's
+one-line message must contain). ``RIGHT_ANSWERS``: other correct ways to write it, which must pass.
+"""
+
+WRONG_ANSWERS = {
+    "predict_x0": [
+        ("a = alphas_cumprod[t].view(-1, 1, 1, 1)\nx0_hat = (x_t - (1 - a) * eps_hat) / a.sqrt()", "missing its square root"),
+        ("a = alphas_cumprod[t].view(-1, 1, 1, 1)\nx0_hat = (x_t - (1 - a).sqrt() * eps_hat) / a", "not by alpha_bar_t"),
+        ("a = alphas_cumprod[t].view(-1, 1, 1, 1)\nx0_hat = (x_t - (1 - a).sqrt() * eps_hat) * a.sqrt()", "swapped"),
+        ("a = alphas_cumprod[t].view(-1, 1, 1, 1)\nx0_hat = (x_t + (1 - a).sqrt() * eps_hat) / a.sqrt()", "sign"),
+        ("a = alphas_cumprod[t - 1].view(-1, 1, 1, 1)\nx0_hat = (x_t - (1 - a).sqrt() * eps_hat) / a.sqrt()", "off by one"),
+        ("a = alphas_cumprod[t[0]]\nx0_hat = (x_t - (1 - a).sqrt() * eps_hat) / a.sqrt()", "one timestep for the whole batch"),
+        ("a = alphas_cumprod[t]\nx0_hat = (x_t - (1 - a).sqrt() * eps_hat) / a.sqrt()", "broadcast along the image width"),
+        ("a = alphas_cumprod[t + 1].view(-1, 1, 1, 1)\nx0_hat = (x_t - (1 - a).sqrt() * eps_hat) / a.sqrt()", "off by one"),
+    ],
+    "diffusion_loss": [
+        (
+            "t = torch.randint(0, T, (1,), generator=generator).expand(N)\n"
+            "eps = torch.randn(x0.shape, generator=generator)\n"
+            "a = alphas_cumprod[t].view(-1, 1, 1, 1)\n"
+            "loss = ((model(a.sqrt() * x0 + (1 - a).sqrt() * eps, t) - eps) ** 2).mean()",
+            "one timestep for the whole batch",
+        ),
+        (
+            "t = torch.randint(1, T + 1, (N,), generator=generator)\n"
+            "eps = torch.randn(x0.shape, generator=generator)\n"
+            "a = alphas_cumprod[t.clamp(max=T - 1)].view(-1, 1, 1, 1)\n"
+            "loss = ((model(a.sqrt() * x0 + (1 - a).sqrt() * eps, t) - eps) ** 2).mean()",
+            "off by one",
+        ),
+        (
+            "t = torch.randint(0, T, (N,), generator=generator)\n"
+            "eps = torch.randn(x0.shape, generator=generator)\n"
+            "a = alphas_cumprod[t].view(-1, 1, 1, 1)\n"
+            "loss = ((model(a.sqrt() * x0 + (1 - a) * eps, t) - eps) ** 2).mean()",
+            "missing its square root",
+        ),
+        (
+            "t = torch.randint(0, T, (N,), generator=generator)\n"
+            "eps = torch.randn(x0.shape, generator=generator)\n"
+            "a = alphas_cumprod[t].view(-1, 1, 1, 1)\n"
+            "x01 = (x0 + 1) / 2\n"
+            "loss = ((model(a.sqrt() * x01 + (1 - a).sqrt() * eps, t) - eps) ** 2).mean()",
+            "[0, 1]",
+        ),
+        (
+            "t = torch.randint(0, T, (N,), generator=generator)\n"
+            "eps = torch.randn(x0.shape, generator=generator)\n"
+            "a = alphas_cumprod[t].view(-1, 1, 1, 1)\n"
+            "loss = ((model(a.sqrt() * x0 + (1 - a).sqrt() * eps, t) - x0) ** 2).mean()",
+            "target is the noise eps",
+        ),
+        (
+            "t = torch.randint(0, T, (N,), generator=generator)\n"
+            "eps = torch.randn(x0.shape, generator=generator)\n"
+            "a = alphas_cumprod[t].view(-1, 1, 1, 1)\n"
+            "loss = ((model(a.sqrt() * x0 + (1 - a).sqrt() * eps, t) - eps) ** 2).sum()",
+            "not the sum",
+        ),
+        (
+            "t = torch.randint(0, T, (N,), generator=generator)\n"
+            "eps = torch.randn(x0.shape, generator=generator)\n"
+            "a = alphas_cumprod[t].view(-1, 1, 1, 1)\n"
+            "loss = ((model(a.sqrt() * x0 + (1 - a).sqrt() * eps, t) - eps) ** 2).sum((1, 2, 3)).mean()",
+            "summed over the pixels",
+        ),
+        (
+            "t = torch.randint(0, T, (N,), generator=generator)\n"
+            "eps = torch.randn(x0.shape, generator=generator)\n"
+            "a = alphas_cumprod[t].view(-1, 1, 1, 1)\n"
+            "loss = ((model(a.sqrt() * x0 + (1 - a).sqrt() * eps, t) - eps) ** 2).mean().detach()",
+            "no gradient",
+        ),
+        (
+            "t = torch.randint(0, T, (N,), generator=generator)\n"
+            "eps = torch.randn(x0.shape, generator=generator)\n"
+            "a = alphas_cumprod[t].view(-1, 1, 1, 1)\n"
+            "loss = ((model(a.sqrt() * x0 + (1 - a).sqrt() * eps, t.float()) - eps) ** 2).mean()",
+            "integer timesteps",
+        ),
+        (
+            "eps = torch.randn(x0.shape, generator=generator)\n"
+            "t = torch.randint(0, T, (N,), generator=generator)\n"
+            "a = alphas_cumprod[t].view(-1, 1, 1, 1)\n"
+            "loss = ((model(a.sqrt() * x0 + (1 - a).sqrt() * eps, t) - eps) ** 2).mean()",
+            "draw t first",
+        ),
+    ],
+    "timestep_embedding": [
+        (
+            "w = torch.exp(-math.log(10000.0) * torch.arange(half) / half)\n"
+            "emb = torch.cat([torch.sin(t[:, None] * w), torch.cos(t[:, None] * w)], dim=1)",
+            "divides by dim/2",
+        ),
+        (
+            "w = torch.exp(-math.log(10000.0) * torch.arange(half) / (half - 1))\n"
+            "emb = torch.cat([torch.cos(t[:, None] * w), torch.sin(t[:, None] * w)], dim=1)",
+            "swapped",
+        ),
+        (
+            "w = torch.exp(-math.log(10000.0) * torch.arange(half) / (half - 1))\n"
+            "emb = torch.stack([torch.sin(t[:, None] * w), torch.cos(t[:, None] * w)], dim=2).reshape(len(t), dim)",
+            "interleaved",
+        ),
+        (
+            "w = torch.exp(math.log(10000.0) * torch.arange(half) / (half - 1))\n"
+            "emb = torch.cat([torch.sin(t[:, None] * w), torch.cos(t[:, None] * w)], dim=1)",
+            "go up instead of down",
+        ),
+        ("emb = t.float()[:, None].expand(-1, dim)", "differ"),
+    ],
+    "ideal_denoiser": [
+        (
+            "a = alphas_cumprod[t]\n"
+            "d2 = ((x_t[:, None] - data[None]) ** 2).sum(-1)\n"
+            "guess = torch.softmax(-d2 / (2 * (1 - a)), dim=1) @ data",
+            "scaled by sqrt(alpha_bar_t)",
+        ),
+        (
+            "a = alphas_cumprod[t]\n"
+            "d2 = ((x_t[:, None] - a.sqrt() * data[None]) ** 2).sum(-1)\n"
+            "guess = torch.softmax(-d2 / (2 * (1 - a)), dim=0) @ data",
+            "softmax over dim=1",
+        ),
+        (
+            "a = alphas_cumprod[t]\n"
+            "d2 = ((x_t[:, None] - a.sqrt() * data[None]) ** 2).sum(-1)\n"
+            "guess = data[d2.argmin(dim=1)]",
+            "nearest data point",
+        ),
+        (
+            "a = alphas_cumprod[t]\n"
+            "d2 = ((x_t[:, None] - a.sqrt() * data[None]) ** 2).sum(-1)\n"
+            "guess = torch.softmax(-d2 / (1 - a), dim=1) @ data",
+            "divide the squared distance by 2",
+        ),
+        (
+            "a = alphas_cumprod[t]\n"
+            "d2 = ((x_t[:, None] - a.sqrt() * data[None]) ** 2).sum(-1)\n"
+            "guess = torch.softmax(d2 / (2 * (1 - a)), dim=1) @ data",
+            "far points",
+        ),
+    ],
+}
+
+RIGHT_ANSWERS: dict[str, list[str]] = {}
