@@ -37,6 +37,15 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 SOLUTIONS = NOTEBOOKS / "solutions"
 
+# Shorter training for runs that only exercise a lesson's checks or sliders: the tests that run a lesson
+# again, and the grader (``python -m course_utils.grade``). The full notebooks run unchanged under nbval in
+# the main test run. Each key is a setting line that must be in exactly one code cell of the notebook; the
+# lessons must not change these lines' text.
+FAST_SETTINGS = {
+    "02_denoiser.ipynb": {"DIGIT_STEPS = 3000": "DIGIT_STEPS = 100", "POINT_STEPS = 3000": "POINT_STEPS = 300"},
+    "03_sampling.ipynb": {"N_EVAL = 500": "N_EVAL = 100"},
+}
+
 
 def strip_solution(source: str) -> str:
     """Replace every marked solution region in one cell's source with its stub."""
@@ -117,6 +126,32 @@ def solution_notebooks() -> list[Path]:
 
 def learner_path(solution: Path) -> Path:
     return NOTEBOOKS / solution.name
+
+
+def apply_fast_settings(nb, lesson: str) -> list[str]:
+    """Shorten lesson ``lesson``'s settings (FAST_SETTINGS) in ``nb`` in place; returns the setting lines not
+    found in exactly one code cell (left as they are)."""
+    missing = []
+    for old, new in FAST_SETTINGS.get(lesson, {}).items():
+        pattern = re.compile(re.escape(old) + r"\b")  # "N = 500" must not match "N = 5000"
+        hits = [c for c in nb.cells if c.cell_type == "code" and pattern.search(c.source)]
+        if len(hits) != 1:
+            missing.append(old)
+            continue
+        hits[0].source = pattern.sub(new, hits[0].source)
+    return missing
+
+
+def fast_copy(notebook: Path, directory: Path) -> Path:
+    """Write ``notebook`` into ``directory`` with FAST_SETTINGS applied to its code; returns the new path."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    missing = apply_fast_settings(nb, notebook.name)
+    assert not missing, f"{notebook.name}: the settings {missing} are not in exactly one cell each"
+    out = Path(directory) / notebook.name
+    nbformat.write(nb, out)
+    return out
 
 
 def render(nb) -> str:

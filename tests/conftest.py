@@ -2,7 +2,6 @@
 
 import contextlib
 import os
-import re
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -11,15 +10,9 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from course_utils.exercises import FAST_SETTINGS, fast_copy  # noqa: E402, F401  (tests and scripts import them from here)
+
 sys.path.insert(0, str(Path(__file__).parent))  # tests/ helpers such as wrong_answers.py
-
-
-# Shorter training for the tests that run a lesson again only to exercise its checks or sliders (the
-# full notebooks run unchanged under nbval, in the main test run). Each key must be in the notebook.
-FAST_SETTINGS = {
-    "02_denoiser.ipynb": {"DIGIT_STEPS = 3000": "DIGIT_STEPS = 100", "POINT_STEPS = 3000": "POINT_STEPS = 300"},
-    "03_sampling.ipynb": {"N_EVAL = 500": "N_EVAL = 100"},
-}
 
 
 def say(request, text: str) -> None:
@@ -27,21 +20,6 @@ def say(request, text: str) -> None:
     capture = request.config.pluginmanager.getplugin("capturemanager")
     with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
         print(text, flush=True)
-
-
-def fast_copy(notebook: Path, directory: Path) -> Path:
-    """Write ``notebook`` into ``directory`` with FAST_SETTINGS applied to its code; returns the new path."""
-    import nbformat
-
-    nb = nbformat.read(notebook, as_version=4)
-    for old, new in FAST_SETTINGS.get(notebook.name, {}).items():
-        pattern = re.compile(re.escape(old) + r"\b")  # "N = 500" must not match "N = 5000"
-        hits = [c for c in nb.cells if c.cell_type == "code" and pattern.search(c.source)]
-        assert len(hits) == 1, f"{notebook.name}: the setting {old!r} is not in exactly one cell"
-        hits[0].source = pattern.sub(new, hits[0].source)
-    out = Path(directory) / notebook.name
-    nbformat.write(nb, out)
-    return out
 
 
 class LessonKernel:
