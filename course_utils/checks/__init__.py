@@ -1,16 +1,18 @@
 """Exercise checks: each compares a learner's function with the package's reference on fixed inputs.
 
 One module per lesson: the checks of Lesson N are in ``lessonN.py``; ``core.py`` holds what they share.
-A check cell calls ``checks.check_<name>(your_function)``. A failing check raises ``ExerciseFailed``:
-one readable line that says what is wrong and how to think about it, and names the common mistake when
-the answer matches one (``_render_traceback_`` makes IPython and nbval show that line instead of a
-traceback). A passing check prints one line.
+A check cell calls ``checks.check_<name>(your_function)``. A failing check gives one readable line
+that says what is wrong and how to think about it, and names the common mistake when the answer
+matches one. Under pytest/nbval or ``COURSE_CHECKS=strict`` it raises ``ExerciseFailed`` (IPython and
+nbval show that line, not a traceback); otherwise it prints the line in red and returns, so "Run All"
+goes on. A passing check prints one line. ``use_yours(your_fn, fallback)`` lets a later cell use the
+learner's function once it has passed its check (see ``core.py``).
 
 The references are the package's own functions, so a check also ties the notebook's derivation to
 the code that later lessons import.
 """
 
-from .core import ExerciseFailed
+from .core import ExerciseFailed, strict_mode, use_yours
 from .lesson0 import check_to_model_range
 from .lesson1 import check_alphas_cumprod, check_forward_step, check_heat_blur, check_q_sample
 from .lesson2 import check_diffusion_loss, check_ideal_denoiser, check_predict_x0, check_timestep_embedding
@@ -30,4 +32,6 @@ __all__ = [
     "check_sample_loop",
     "check_timestep_embedding",
     "check_to_model_range",
+    "strict_mode",
+    "use_yours",
 ]

@@ -6,12 +6,12 @@ from collections.abc import Callable
 
 import torch
 
-from .core import _call, _compare, _passed
+from .core import _call, _compare, _passed, exercise
 
 
-def check_to_model_range(fn: Callable) -> None:
+@exercise("Exercise 0.1 (to_model_range)")
+def check_to_model_range(fn: Callable, ex: str) -> None:
     """Exercise 0.1: pixels 0..255 to [-1, 1] (Lesson 0, eq. 0.1)."""
-    ex = "Exercise 0.1 (to_model_range)"
     p = torch.tensor([[0.0, 51.0, 127.5], [200.0, 254.0, 255.0]])
     expected = p / 127.5 - 1
     got = _call(ex, fn, p.clone())

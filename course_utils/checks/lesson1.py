@@ -9,12 +9,12 @@ import torch
 
 from ..forward import blur, dct_matrix, forward_step, heat_frequencies
 from ..scheduler import NoiseScheduler
-from .core import _call, _compare, _passed
+from .core import _call, _compare, _passed, exercise
 
 
-def check_forward_step(fn: Callable) -> None:
+@exercise("Exercise 1.2 (forward_step)")
+def check_forward_step(fn: Callable, ex: str) -> None:
     """Exercise 1.2: one variance-preserving noising step (Lesson 1, eq. 1.3)."""
-    ex = "Exercise 1.2 (forward_step)"
     g = torch.Generator().manual_seed(11)
     x_prev = torch.rand(3, 1, 8, 8, generator=g) * 2 - 1
     eps = torch.randn(3, 1, 8, 8, generator=g)
@@ -38,9 +38,9 @@ def check_forward_step(fn: Callable) -> None:
     _passed(ex, "matches eq. 1.3 for beta_t = 0.02 and 0.3.")
 
 
-def check_alphas_cumprod(fn: Callable) -> None:
+@exercise("Exercise 1.3 (alphas_cumprod_from_betas)")
+def check_alphas_cumprod(fn: Callable, ex: str) -> None:
     """Exercise 1.3: alpha_bar_t = prod_{s<=t} (1 - beta_s) (Lesson 1, eq. 1.4)."""
-    ex = "Exercise 1.3 (alphas_cumprod_from_betas)"
     for sched in (NoiseScheduler(1000), NoiseScheduler(50, beta_schedule="cosine"), NoiseScheduler(10, 0.05, 0.3)):
         betas = sched.betas.clone()
         got = _call(ex, fn, betas.clone())
@@ -62,9 +62,9 @@ def check_alphas_cumprod(fn: Callable) -> None:
     _passed(ex, "agrees with NoiseScheduler.alphas_cumprod for linear and cosine schedules.")
 
 
-def check_q_sample(fn: Callable) -> None:
+@exercise("Exercise 1.4 (q_sample)")
+def check_q_sample(fn: Callable, ex: str) -> None:
     """Exercise 1.4: the closed-form jump x_0 -> x_t (Lesson 1, eq. 1.5), one timestep per example."""
-    ex = "Exercise 1.4 (q_sample)"
     sched = NoiseScheduler(1000, beta_schedule="cosine")  # not the notebook's schedule: use the argument
     abar = sched.alphas_cumprod
     g = torch.Generator().manual_seed(13)
@@ -104,9 +104,9 @@ def check_q_sample(fn: Callable) -> None:
     _passed(ex, "matches NoiseScheduler.add_noise (eq. 1.5) for 8 examples with 8 different timesteps.")
 
 
-def check_heat_blur(fn: Callable) -> None:
+@exercise("Exercise 1.1 (heat_blur)")
+def check_heat_blur(fn: Callable, ex: str) -> None:
     """Exercise 1.1: Gaussian blur as heat spreading in the DCT basis (Lesson 1, eq. 1.1-1.2)."""
-    ex = "Exercise 1.1 (heat_blur)"
     g = torch.Generator().manual_seed(14)
     x = torch.rand(2, 1, 16, 12, generator=g) * 2 - 1  # not square: H and W must not be mixed up
     for sigma in (0.7, 2.0):

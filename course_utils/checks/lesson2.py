@@ -8,12 +8,12 @@ from collections.abc import Callable
 import torch
 
 from ..scheduler import NoiseScheduler
-from .core import _call, _compare, _fail, _passed, _Recorder
+from .core import _call, _compare, _fail, _passed, _Recorder, exercise
 
 
-def check_predict_x0(fn: Callable) -> None:
+@exercise("Exercise 2.1 (predict_x0)")
+def check_predict_x0(fn: Callable, ex: str) -> None:
     """Exercise 2.1: the clean picture implied by a noise guess (Lesson 2, eq. 2.2)."""
-    ex = "Exercise 2.1 (predict_x0)"
     sched = NoiseScheduler(1000, beta_schedule="cosine")
     abar = sched.alphas_cumprod
     g = torch.Generator().manual_seed(21)
@@ -51,9 +51,9 @@ def check_predict_x0(fn: Callable) -> None:
 
 
 
-def check_diffusion_loss(fn: Callable) -> None:
+@exercise("Exercise 2.2 (diffusion_loss)")
+def check_diffusion_loss(fn: Callable, ex: str) -> None:
     """Exercise 2.2: the simplified DDPM training loss (Lesson 2, eq. 2.1)."""
-    ex = "Exercise 2.2 (diffusion_loss)"
     sched = NoiseScheduler(1000, beta_schedule="cosine")
     abar = sched.alphas_cumprod
     T = sched.num_train_timesteps
@@ -136,11 +136,11 @@ def check_diffusion_loss(fn: Callable) -> None:
     _fail(ex, f"the loss is {g_val:.5f}, expected {float(loss):.5f}: mean of (model(x_t, t) - eps)^2.")
 
 
-def check_timestep_embedding(fn: Callable) -> None:
+@exercise("Exercise 2.4 (timestep_embedding)")
+def check_timestep_embedding(fn: Callable, ex: str) -> None:
     """Exercise 2.4: the sinusoidal timestep embedding (Lesson 2, eq. 2.4)."""
     from ..models import timestep_embedding
 
-    ex = "Exercise 2.4 (timestep_embedding)"
     t = torch.tensor([0, 1, 7, 100, 999])
     for dim in (32, 8):  # 32 first: at dim 8 some different mistakes give the same numbers
         got = _call(ex, fn, t.clone(), dim)
@@ -171,11 +171,11 @@ def check_timestep_embedding(fn: Callable) -> None:
     _passed(ex, "matches eq. 2.4 for dim = 32 and 8.")
 
 
-def check_ideal_denoiser(fn: Callable) -> None:
+@exercise("Exercise 2.3 (ideal_denoiser)")
+def check_ideal_denoiser(fn: Callable, ex: str) -> None:
     """Exercise 2.3: the ideal denoiser of a finite data set (Lesson 2, eq. 2.3)."""
     from ..ideal import ideal_denoiser
 
-    ex = "Exercise 2.3 (ideal_denoiser)"
     sched = NoiseScheduler(1000, beta_schedule="cosine")
     abar = sched.alphas_cumprod
     g = torch.Generator().manual_seed(24)

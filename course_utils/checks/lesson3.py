@@ -7,12 +7,12 @@ from collections.abc import Callable
 import torch
 
 from ..scheduler import NoiseScheduler
-from .core import _call, _compare, _fail, _passed, _StepRecorder
+from .core import _call, _compare, _fail, _passed, _StepRecorder, exercise
 
 
-def check_ddpm_step(fn: Callable) -> None:
+@exercise("Exercise 3.1 (ddpm_step)")
+def check_ddpm_step(fn: Callable, ex: str) -> None:
     """Exercise 3.1: one DDPM reverse step (Lesson 3, eq. 3.1-3.3; Ho et al. 2020, Algorithm 2)."""
-    ex = "Exercise 3.1 (ddpm_step)"
     sched = NoiseScheduler(1000, beta_schedule="cosine")
     abar = sched.alphas_cumprod
     g = torch.Generator().manual_seed(31)
@@ -55,11 +55,11 @@ def check_ddpm_step(fn: Callable) -> None:
     _passed(ex, "matches NoiseScheduler.step (and diffusers' DDPMScheduler) at t = 600, 40, 1 and 0.")
 
 
-def check_sample_loop(fn: Callable) -> None:
+@exercise("Exercise 3.2 (sample_loop)")
+def check_sample_loop(fn: Callable, ex: str) -> None:
     """Exercise 3.2: the sampling loop (Lesson 3, eq. 3.4)."""
     from ..sampling import sample
 
-    ex = "Exercise 3.2 (sample_loop)"
     sched = NoiseScheduler(1000, beta_schedule="cosine")
     sched.set_timesteps(10)
     model = _StepRecorder()
@@ -102,11 +102,11 @@ def _sample_from(model, sched, x, generator):
     return x
 
 
-def check_ddim_step(fn: Callable) -> None:
+@exercise("Exercise 3.3 (ddim_step)")
+def check_ddim_step(fn: Callable, ex: str) -> None:
     """Exercise 3.3: one DDIM step (Lesson 3, eq. 3.5; Song et al. 2021, eq. 12)."""
     from ..ddim import DDIMScheduler
 
-    ex = "Exercise 3.3 (ddim_step)"
     sched = DDIMScheduler(1000, beta_schedule="cosine")
     sched.set_timesteps(20)  # jumps of 50
     abar = sched.alphas_cumprod
