@@ -98,8 +98,14 @@ def _passed(exercise: str, what: str) -> None:
     print(f"OK {exercise} passed: {what}")
 
 
-def _call(exercise: str, fn: Callable, *args, hints: dict[type, str] | None = None):
-    """Call the learner's function; turn its exceptions, and changes to its inputs, into one-line failures."""
+def _call(exercise: str, fn: Callable, *args, hints: dict[type, str] | None = None,
+          named: dict[tuple[type, str], str] | None = None):
+    """Call the learner's function; turn its exceptions, and changes to its inputs, into one-line failures.
+
+    ``hints``: exception type -> a hint added to the error's first line. ``named``: (exception type, a
+    fragment of its message) -> the whole message, for errors that give a common mistake away (a torch
+    shape error from a missing reshape, say), so the learner reads the mistake, not torch's words.
+    """
     if not callable(fn):
         _fail(exercise, f"expected a function, got {type(fn).__name__}. Pass the function itself, without ().")
     before = [a.clone() if isinstance(a, torch.Tensor) else None for a in args]
@@ -111,6 +117,9 @@ def _call(exercise: str, fn: Callable, *args, hints: dict[type, str] | None = No
         raise
     except Exception as err:  # the learner's code raised: show the one line that matters
         first = str(err).splitlines()[0] if str(err) else ""
+        for (kind, fragment), message in (named or {}).items():
+            if isinstance(err, kind) and fragment in str(err):
+                _fail(exercise, message)
         hint = next((h for kind, h in (hints or {}).items() if isinstance(err, kind)), "")
         _fail(exercise, f"your function raised {type(err).__name__}: {first}" + (f" ({hint})" if hint else ""))
     for a, b in zip(args, before, strict=True):
@@ -118,6 +127,14 @@ def _call(exercise: str, fn: Callable, *args, hints: dict[type, str] | None = No
             _fail(exercise, "your function changed one of its inputs in place (an operation ending in _, like "
                             "mul_ or add_, or an assignment into it). Compute a new tensor instead.")
     return out
+
+
+def _same_twice(exercise: str, first, second, what: str) -> None:
+    """Fail if two calls with the same inputs gave different tensors: the function drew its own randomness."""
+    if isinstance(first, torch.Tensor) and isinstance(second, torch.Tensor) and first.shape == second.shape \
+            and not torch.equal(first, second):
+        _fail(exercise, f"two calls with the same inputs gave different results: your function draws its own random "
+                        f"numbers. Use {what} given as an argument, so that the result is reproducible.")
 
 
 def _compare(
@@ -169,15 +186,37 @@ class _Recorder(torch.nn.Module):
 
 
 class _StepRecorder(torch.nn.Module):
-    """A stand-in denoiser for checking a sampling loop: remembers the timesteps it is asked about."""
+    """A stand-in denoiser for checking a sampling loop: remembers the timesteps and batch sizes it is asked about."""
 
     def __init__(self) -> None:
         super().__init__()
         self.w = torch.nn.Parameter(torch.tensor(0.3))
         self.seen: list = []
+        self.batch: list[int] = []
 
     def forward(self, x, t):
         self.seen.append(t.detach().clone() if isinstance(t, torch.Tensor) else t)
+        self.batch.append(int(x.shape[0]) if isinstance(x, torch.Tensor) and x.ndim else -1)
         t_ = torch.as_tensor(t, dtype=torch.float32).reshape(-1, *([1] * (x.ndim - 1)))
         return self.w * x + 1e-3 * t_
 
+
+
+def _compare_steps(exercise: str, cases: list[tuple], hint: str, *, atol: float = 1e-5) -> None:
+    """``_compare`` over several inputs (``cases``: (got, expected, mistakes) each), naming a mistake that fits all.
+
+    Two mistakes can give the same numbers on one input (at a timestep where beta_t and beta_tilde nearly
+    agree, say); the one named is the first that matches the answer on every input where it is listed.
+    """
+    def close(a, b) -> bool:
+        return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(
+            a.detach().to("cpu", torch.float64), b.to(torch.float64), atol=atol, rtol=1e-4)
+
+    failing = [case for case in cases if not close(case[0], case[1])]
+    if not failing:
+        return
+    got, expected, mistakes = failing[0]
+    for message, wrong in mistakes.items():
+        if close(got, wrong) and all(close(g, m[message]) for g, _, m in cases if message in m):
+            _fail(exercise, message)
+    _compare(exercise, got, expected, mistakes, hint, atol=atol)

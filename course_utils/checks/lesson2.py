@@ -44,11 +44,14 @@ def check_predict_x0(fn: Callable, ex: str) -> None:
         (x_t - (1 - a0).sqrt() * eps_hat) / a0.sqrt(),
         "alpha_bar_t was broadcast along the image width, not per example: reshape alphas_cumprod[t] to "
         "(N, 1, 1, 1).": (x_t - (1 - abar[t]).sqrt() * eps_hat) / abar[t].sqrt(),
+        "the noise term is scaled by 1 - sqrt(alpha_bar_t); eq. 1.5 put sqrt(1 - alpha_bar_t) on the noise, the "
+        "square root of the whole 1 - alpha_bar_t.": (x_t - (1 - a.sqrt()) * eps_hat) / a.sqrt(),
+        "you removed the noise but did not undo the signal's scale: divide by sqrt(alpha_bar_t), since eq. 1.5 "
+        "multiplied x_0 by it.": x_t - (1 - a).sqrt() * eps_hat,
     }
     _compare(ex, got, expected, mistakes, "Solve eq. 1.5 for x_0: x_0 = (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t).",
              atol=1e-4)
     _passed(ex, "matches eq. 2.2 for 8 examples with 8 different timesteps.")
-
 
 
 @exercise("Exercise 2.2 (diffusion_loss)")
@@ -59,7 +62,10 @@ def check_diffusion_loss(fn: Callable, ex: str) -> None:
     T = sched.num_train_timesteps
     x0 = torch.rand(64, 1, 8, 8, generator=torch.Generator().manual_seed(22)) * 2 - 1
     model = _Recorder()
-    got = _call(ex, fn, model, x0.clone(), abar.clone(), torch.Generator().manual_seed(5))
+    got = _call(ex, fn, model, x0.clone(), abar.clone(), torch.Generator().manual_seed(5), named={
+        (RuntimeError, "at non-singleton dimension 3"):  # (64,) against (64, 1, 8, 8): torch lines it up with W
+        "alpha_bar_t was broadcast along the image width, not per example: reshape alphas_cumprod[t] from (N,) to "
+        "(N, 1, 1, 1) before multiplying, alphas_cumprod[t].view(-1, 1, 1, 1)."})
     if not model.calls:
         if got is None:
             _fail(ex, "your function returned None: replace the stub's None with your code (and keep the `return`).")
@@ -79,6 +85,9 @@ def check_diffusion_loss(fn: Callable, ex: str) -> None:
         _fail(ex, "one timestep for the whole batch: every example needs its own t, torch.randint(0, T, (N,)).")
     if torch.equal(t, t_ref + 1):
         _fail(ex, "t is off by one: code timesteps run 0..T-1, so draw torch.randint(0, T, (N,)).")
+    if torch.equal(t, torch.randint(0, T - 1, (64,), generator=torch.Generator().manual_seed(5))):
+        _fail(ex, "randint's upper end is already exclusive: torch.randint(0, T, (N,)) draws 0..T-1; with T - 1 "
+                  "the last timestep, T - 1, is never trained.")
     if not torch.equal(t, t_ref):
         _fail(ex, "the timesteps differ from the expected draw: draw t first, with "
                   "torch.randint(0, T, (N,), generator=generator), then eps with torch.randn(x0.shape, "
@@ -86,6 +95,10 @@ def check_diffusion_loss(fn: Callable, ex: str) -> None:
     a = abar[t].view(-1, 1, 1, 1)
     variants = {
         None: a.sqrt() * x0 + (1 - a).sqrt() * eps,
+        "the model was given the clean picture x0: give it the noisy picture x_t = sqrt(abar_t) x0 + "
+        "sqrt(1 - abar_t) eps (eq. 1.5), whose noise it must guess.": x0,
+        "the model was given the noise eps itself: give it the noisy picture x_t = sqrt(abar_t) x0 + "
+        "sqrt(1 - abar_t) eps (eq. 1.5).": eps,
         "the noise term is missing its square root: x_t = sqrt(abar) x_0 + sqrt(1 - abar) eps.":
         a.sqrt() * x0 + (1 - a) * eps,
         "the signal is scaled by alpha_bar_t instead of sqrt(alpha_bar_t).": a * x0 + (1 - a).sqrt() * eps,
@@ -143,12 +156,16 @@ def check_timestep_embedding(fn: Callable, ex: str) -> None:
 
     t = torch.tensor([0, 1, 7, 100, 999])
     for dim in (32, 8):  # 32 first: at dim 8 some different mistakes give the same numbers
-        got = _call(ex, fn, t.clone(), dim)
+        got = _call(ex, fn, t.clone(), dim, named={
+            (RuntimeError, "at non-singleton dimension 0"):  # (5,) * (16,)
+            "t has shape (N,) and the frequencies (dim/2,): multiply them as an outer product, t[:, None] * "
+            "w[None, :], which has shape (N, dim/2)."})
         expected = timestep_embedding(t, dim)
         half = dim // 2
         tf = t.float()[:, None]
         w = torch.exp(-math.log(10000.0) * torch.arange(half) / (half - 1))[None]
         w_half = torch.exp(-math.log(10000.0) * torch.arange(half) / half)[None]
+        w_from1 = torch.exp(-math.log(10000.0) * torch.arange(1, half + 1) / half)[None]
         mistakes = {
             "the frequency exponent divides by dim/2; eq. 2.4 divides by dim/2 - 1, so that the last frequency "
             "is exactly 1/10000 (dividing by dim/2 is the Transformer paper's convention; DDPM's code, which we "
@@ -159,6 +176,8 @@ def check_timestep_embedding(fn: Callable, ex: str) -> None:
             torch.stack([torch.sin(tf * w), torch.cos(tf * w)], 2).reshape(len(t), dim),
             "only sines: the second half of the embedding is the cosines.":
             torch.cat([torch.sin(tf * w), torch.sin(tf * w)], 1),
+            "your exponent starts at i = 1; it must run i = 0 .. dim/2 - 1 (torch.arange(half)), so that the first "
+            "frequency is exactly 1.": torch.cat([torch.sin(tf * w_from1), torch.cos(tf * w_from1)], 1),
         }
         w_up = 1 / w  # the frequencies the wrong way round: sin(t * 10000) is float32 noise, so compare at t = 1
         up_row = torch.cat([torch.sin(w_up), torch.cos(w_up)], 1)[0]
@@ -203,6 +222,10 @@ def check_ideal_denoiser(fn: Callable, ex: str) -> None:
             "that is the nearest data point; the best guess in squared error is the weighted average of all of "
             "them.": data[d2.argmin(dim=1)],
             "the weights favour far points: the softmax takes minus the squared distance.": avg(d2 / (2 * (1 - a))),
+            "the weights must sum to 1 over the data points: exp(...) alone does not; torch.softmax(..., dim=1) "
+            "normalises them (and avoids exp underflowing to 0).": torch.exp(-d2 / (2 * (1 - a))) @ data,
+            "you averaged the scaled points sqrt(alpha_bar_t) x_i: the guess is of x_0 itself, so average the data "
+            "points, weights @ data.": avg(-d2 / (2 * (1 - a))) * a.sqrt(),
         }
         _compare(ex, got, expected, mistakes, "weights = softmax(-|x_t - sqrt(abar) x_i|^2 / (2 (1 - abar))) over "
                  "the data points; return weights @ data.", atol=1e-4)
