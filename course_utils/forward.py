@@ -17,9 +17,14 @@ positive (the "discrete Gaussian" of Lindeberg 1990, "Scale-space for discrete s
 picture never leaves the range of the original: no ringing, no overshoot past [-1, 1].
 
 Blurring diffusion (Hoogeboom & Salimans 2022, "Blurring Diffusion Models", eq. 9-11):
-    x_t = sqrt(alpha_bar_t) * B_t(x_0) + sqrt(1 - alpha_bar_t) * eps                    (Lesson 1, eq. 1.6)
+    x_t = sqrt(alpha_bar_t) * B_t(x_0) + sqrt(1 - alpha_bar_t) * eps                    (Lesson 1, eq. 1.9)
 where B_t blurs with sigma_blur(t) = max_blur_sigma * sin^2(pi/2 * (t + 1) / T) and keeps a floor
 ``d_min`` of every frequency. With max_blur_sigma = 0, B_t is the identity: plain DDPM noising.
+
+Which detail drowns first (``frequency_snr``, Lesson 1, eq. 1.8): in the DCT basis the static is again
+standard normal (the basis is orthonormal), so every frequency gets the same noise power 1 - alpha_bar_t,
+while a picture's power P_k falls steeply with the frequency. SNR_k(t) = alpha_bar_t d_k(t)^2 P_k /
+(1 - alpha_bar_t), with d_k(t) the blur's damping (1 without blur): the fine detail drowns first.
 """
 
 from __future__ import annotations
@@ -79,6 +84,15 @@ def _sigma_per_image(sigma, n: int, ref: torch.Tensor) -> torch.Tensor:
     return sigma
 
 
+def _damping(lam: torch.Tensor, sigma: torch.Tensor, d_min: float) -> torch.Tensor:
+    """The share of each frequency a blur of width sigma keeps: (1 - d_min) exp(-lambda sigma^2 / 2) + d_min.
+
+    lam: (H, W); sigma: (N,). Returns (N, H, W). tau = sigma^2 / 2 is the heat-spreading time (eq. 1.1).
+    """
+    tau = sigma**2 / 2
+    return (1 - d_min) * torch.exp(-lam[None] * tau[:, None, None]) + d_min
+
+
 def blur(images: torch.Tensor, sigma, *, d_min: float = 0.0) -> torch.Tensor:
     """Blur of width ``sigma`` pixels (a discrete Gaussian): heat spreading in the DCT basis (Lesson 1, eq. 1.1-1.2).
 
@@ -95,10 +109,8 @@ def blur(images: torch.Tensor, sigma, *, d_min: float = 0.0) -> torch.Tensor:
     s = _sigma_per_image(sigma, n, x)
     if not bool((s > 0).any()):
         return x.clone()  # sigma = 0: exactly unchanged (no DCT round-off)
-    tau = s**2 / 2  # heat-spreading time for a Gaussian of std sigma (eq. 1.1)
     lam = heat_frequencies(h, w, dtype=x.dtype, device=x.device)  # (H, W)
-    damp = torch.exp(-lam[None] * tau[:, None, None])  # (N, H, W)
-    damp = (1 - d_min) * damp + d_min
+    damp = _damping(lam, s, d_min)  # (N, H, W)
     ch = dct_matrix(h, dtype=x.dtype, device=x.device)
     cw = dct_matrix(w, dtype=x.dtype, device=x.device)
     coeffs = ch @ x @ cw.T  # (N, C, H, W) frequency coefficients
@@ -145,7 +157,7 @@ class BlurToStatic:
         return blur(x0, sig if sig.shape[0] == x0.shape[0] else sig.expand(x0.shape[0]), d_min=self.d_min)
 
     def add_noise(self, original_samples: torch.Tensor, noise: torch.Tensor, timesteps) -> torch.Tensor:
-        """x_t = sqrt(abar_t) * B_t(x_0) + sqrt(1 - abar_t) * eps (Lesson 1, eq. 1.6), shape (N, C, H, W)."""
+        """x_t = sqrt(abar_t) * B_t(x_0) + sqrt(1 - abar_t) * eps (Lesson 1, eq. 1.9), shape (N, C, H, W)."""
         x0 = as_float_tensor(original_samples, "original_samples")
         blurred = self.blur_only(x0, timesteps)
         return self.scheduler.add_noise(blurred, noise, timesteps)
@@ -166,3 +178,63 @@ def forward_step(x_prev: torch.Tensor, beta_t: float, eps: torch.Tensor) -> torc
     if not (0.0 <= beta_t <= 1.0):
         raise ValueError(f"beta_t is a variance between 0 and 1, got {beta_t}.")
     return math.sqrt(1.0 - beta_t) * x_prev + math.sqrt(beta_t) * eps
+
+
+def frequency_snr(images: torch.Tensor, process, *, by: str | None = "diagonal") -> torch.Tensor:
+    """Signal-to-noise ratio of each DCT frequency at each code timestep (Lesson 1, eq. 1.8): which detail drowns first.
+
+    SNR_k(t) = alpha_bar_t * d_k(t)^2 * P_k / (1 - alpha_bar_t), where P_k is the pictures' mean squared DCT
+    coefficient at frequency k = (k_y, k_x) (their power, the mean brightness included at k = (0, 0)),
+    d_k(t) the share a blur-to-static process keeps of it at step t (1 without blur), and 1 - alpha_bar_t the
+    power the static puts at *every* frequency (the DCT is orthonormal, so eps stays standard normal).
+
+    Args:
+        images: (N, C, H, W) clean pictures in [-1, 1]; their power spectrum is averaged over N and C.
+        process: a ``NoiseScheduler`` (static only) or a ``BlurToStatic`` (blur + static).
+        by: ``"diagonal"`` groups the frequencies by k_y + k_x (0 = mean brightness, 1 = the coarsest
+            patterns, H + W - 2 = the finest) and returns the group's mean SNR, which is its total signal
+            power over its total noise power; ``None`` returns every frequency.
+    Returns:
+        float64 tensor of shape (T, H + W - 1) for ``by="diagonal"``, (T, H, W) for ``by=None``; row t is
+        code timestep t = 0 .. T-1.
+    """
+    x = as_float_tensor(images, "images")
+    check_image_batch(x, "images")
+    if x.shape[0] == 0:
+        raise ValueError("images must hold at least one picture to measure its power spectrum.")
+    if isinstance(process, BlurToStatic):
+        scheduler, sigmas, d_min = process.scheduler, process.blur_sigmas().double(), process.d_min
+    elif isinstance(process, NoiseScheduler):
+        scheduler, sigmas, d_min = process, None, 0.0
+    else:
+        raise TypeError(f"process must be a NoiseScheduler or a BlurToStatic, got {type(process).__name__}.")
+    if by not in ("diagonal", None):
+        raise ValueError(f"by must be 'diagonal' or None, got {by!r}.")
+    x = x.detach().to(device="cpu", dtype=torch.float64)
+    _, _, h, w = x.shape
+    coeffs = dct_matrix(h, dtype=torch.float64) @ x @ dct_matrix(w, dtype=torch.float64).T  # (N, C, H, W)
+    power = (coeffs**2).mean(dim=(0, 1))  # (H, W): P_k
+    abar = scheduler.alphas_cumprod.double()  # (T,)
+    snr = (abar / (1 - abar))[:, None, None] * power[None]  # (T, H, W): static only
+    if sigmas is not None:
+        lam = heat_frequencies(h, w, dtype=torch.float64)
+        snr = snr * _damping(lam, sigmas, d_min) ** 2  # the blur keeps d_k(t) of the signal's amplitude
+    if by is None:
+        return snr
+    diag = (torch.arange(h)[:, None] + torch.arange(w)[None, :]).flatten()  # (H * W,): k_y + k_x
+    total = torch.zeros(snr.shape[0], h + w - 1, dtype=torch.float64).index_add_(1, diag, snr.flatten(1))
+    return total / torch.bincount(diag, minlength=h + w - 1)  # (T, H + W - 1): mean over each group
+
+
+def snr_crossings(snr: torch.Tensor, level: float = 1.0) -> torch.Tensor:
+    """The first code timestep at which each SNR curve falls below ``level`` (T if it never does).
+
+    snr: (T, ...) from ``frequency_snr``; returns a long tensor of shape snr.shape[1:].
+    """
+    if not isinstance(snr, torch.Tensor) or snr.ndim < 1 or snr.shape[0] == 0:
+        raise ValueError("snr must be a tensor of shape (T, ...) with T >= 1, as frequency_snr returns.")
+    if not (isinstance(level, (int, float)) and level > 0 and math.isfinite(level)):
+        raise ValueError(f"level must be a positive number, got {level!r}.")
+    below = snr < level  # (T, ...)
+    first = below.to(torch.uint8).argmax(dim=0)  # first True, or 0 when there is none
+    return torch.where(below.any(dim=0), first, torch.full_like(first, snr.shape[0])).long()

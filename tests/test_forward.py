@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from course_utils.data import load_digits
-from course_utils.forward import BlurToStatic, blur, dct_matrix, heat_frequencies
+from course_utils.forward import BlurToStatic, blur, dct_matrix, frequency_snr, heat_frequencies, snr_crossings
 from course_utils.scheduler import NoiseScheduler
 
 
@@ -374,3 +374,77 @@ def test_blur_to_static_rejects_diffusers_scheduler():
     diffusers = pytest.importorskip("diffusers")
     with pytest.raises(TypeError, match="scheduler must be a NoiseScheduler, got DDPMScheduler"):
         BlurToStatic(diffusers.DDPMScheduler())
+
+
+# ---------------------------------------------------------------- per-frequency SNR (Lesson 1, eq. 1.8)
+
+def test_frequency_snr_matches_a_monte_carlo_measurement(digits):
+    """SNR_k(t) is the power of the signal part over the power of the static part of the noisy DCT coefficient."""
+    s = NoiseScheduler(1000, beta_schedule="cosine")
+    process = BlurToStatic(s, max_blur_sigma=3.0)
+    snr = frequency_snr(digits, process, by=None)
+    assert snr.shape == (1000, 8, 8) and snr.dtype == torch.float64
+    c = dct_matrix(8)
+    eps = torch.randn(digits.shape, generator=torch.Generator().manual_seed(21))
+    for t in (50, 300, 700):
+        tt = torch.full((digits.shape[0],), t)
+        signal = c @ (process.add_noise(digits, torch.zeros_like(eps), tt)) @ c.T  # sqrt(abar) d_k x0_k
+        noise = c @ (process.add_noise(digits, eps, tt) - process.add_noise(digits, torch.zeros_like(eps), tt)) @ c.T
+        measured = (signal**2).mean(dim=(0, 1)) / (noise**2).mean(dim=(0, 1))
+        torch.testing.assert_close(measured.double(), snr[t], rtol=0.15, atol=1e-6)
+
+
+def test_frequency_snr_diagonal_groups_are_means_and_noise_only_is_the_scheduler_snr(digits):
+    s = NoiseScheduler(1000, beta_schedule="cosine")
+    full = frequency_snr(digits, s, by=None)
+    grouped = frequency_snr(digits, s)
+    assert grouped.shape == (1000, 15)
+    torch.testing.assert_close(grouped[:, 0], full[:, 0, 0])
+    torch.testing.assert_close(grouped[:, 14], full[:, 7, 7])
+    torch.testing.assert_close(grouped[:, 1], (full[:, 0, 1] + full[:, 1, 0]) / 2)
+    # noise only: SNR_k(t) = SNR(t) * P_k, with SNR(t) the scheduler's (eq. 1.7)
+    power = ((dct_matrix(8, dtype=torch.float64) @ digits.double() @ dct_matrix(8, dtype=torch.float64).T) ** 2).mean(
+        dim=(0, 1))
+    torch.testing.assert_close(full, s.signal_to_noise().double()[:, None, None] * power[None], rtol=1e-5, atol=0)
+    # a blur with max_blur_sigma = 0 is the same as no blur
+    torch.testing.assert_close(frequency_snr(digits, BlurToStatic(s, max_blur_sigma=0.0)), grouped)
+
+
+def test_fine_detail_drowns_first_on_the_digits(digits):
+    """Lesson 0 and 1: static has the same power at every frequency, the digits far less in fine detail."""
+    s = NoiseScheduler(1000, beta_schedule="cosine")
+    cross = snr_crossings(frequency_snr(digits, s))  # first code timestep with SNR < 1, per k_y + k_x
+    assert cross.shape == (15,) and cross.dtype == torch.long
+    assert cross.tolist()[:2] == [803, 419] and cross[-1].item() == 121  # measured when written
+    assert cross[0] > cross[1:].max()  # the mean brightness drowns last
+    assert cross[8:].max() < cross[1:5].min()  # every fine group (k_y + k_x >= 8) before every coarse one
+    assert cross[-1] == cross.min()  # the finest pattern first
+    # a 5 px blur-to-static makes every group drown earlier or at the same time; 1.5 px hardly changes it
+    c5 = snr_crossings(frequency_snr(digits, BlurToStatic(s, max_blur_sigma=5.0)))
+    c15 = snr_crossings(frequency_snr(digits, BlurToStatic(s, max_blur_sigma=1.5)))
+    assert bool((c5[1:] < cross[1:]).all()) and bool((c15 <= cross).all())
+    assert (cross[1:] - c15[1:]).float().median() < 20 < (cross[1:] - c5[1:]).float().median()
+
+
+def test_snr_crossings():
+    snr = torch.tensor([[4.0, 0.5, 3.0], [2.0, 0.2, 2.0], [0.5, 0.1, 1.5]])
+    assert snr_crossings(snr).tolist() == [2, 0, 3]  # 3 = T: never below 1
+    assert snr_crossings(snr, level=2.5).tolist() == [1, 0, 1]
+
+
+def test_frequency_snr_errors(digits):
+    s = NoiseScheduler(100)
+    with pytest.raises(TypeError, match="process must be a NoiseScheduler or a BlurToStatic, got int"):
+        frequency_snr(digits, 100)
+    with pytest.raises(ValueError, match="by must be 'diagonal' or None"):
+        frequency_snr(digits, s, by="radius")
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        frequency_snr(digits[0], s)
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        frequency_snr(digits * 8 + 8, s)
+    with pytest.raises(ValueError, match="at least one picture"):
+        frequency_snr(digits[:0], s)
+    with pytest.raises(ValueError, match="shape \\(T, ...\\)"):
+        snr_crossings(torch.zeros(0, 3))
+    with pytest.raises(ValueError, match="level must be a positive number"):
+        snr_crossings(torch.ones(3, 2), level=0)

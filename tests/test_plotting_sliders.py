@@ -185,6 +185,27 @@ def test_slider_frames_differ_along_t(slider):
     assert len(set(pngs)) == 3
 
 
+def test_slider_histograms_fit_their_axes_and_have_y_ticks(digit):
+    """Every frame's bars stay inside a fixed y range (no bar runs off the top), and the axes say what y is."""
+    fs = forward_process_slider(digit, NoiseScheduler(1000, beta_schedule="cosine"), max_blur_sigma=5.0,
+                                n_frames=11, precompute=False)
+    try:
+        hists = [ax for ax in fs.figure.axes if ax.patches]
+        assert len(hists) == 3
+        limits = [ax.get_ylim() for ax in hists]
+        for v in fs.slider.options:
+            fs.frame(v)
+            for ax, lim in zip(hists, limits, strict=True):
+                assert ax.get_ylim() == lim  # fixed, not rescaled per frame
+                assert max(b.get_height() for b in ax.patches) <= lim[1]
+        assert all(len(ax.get_yticks()) >= 2 for ax in hists)
+        assert hists[0].get_ylabel() == "density"
+        # the digit's blur-only frames pile the pixels into a few bins: its range is taller than N(0, 1)'s peak
+        assert limits[0][1] > 1.0
+    finally:
+        fs.figure.clear()
+
+
 def test_slider_panels_subset(digit):
     fs = forward_process_slider(digit, NoiseScheduler(100), panels=["noise"], histograms=False, n_frames=3,
                                 precompute=True)

@@ -72,14 +72,18 @@ def forward_process_slider(
     sigmas = process.blur_sigmas()[t]
     abar = scheduler.alphas_cumprod[t]
 
+    # Histograms of every frame up front: they fix each panel's y range once, so the bars never run off the top.
+    edges = np.linspace(-3.5, 3.5, 36)
+    centers = (edges[:-1] + edges[1:]) / 2
+    normal_pdf = np.exp(-centers**2 / 2) / math.sqrt(2 * math.pi)
+    counts = {name: np.stack([np.histogram(frames[name][i].numpy().ravel(), bins=edges, density=True)[0]
+                              for i in range(n)]) for name in panels} if histograms else {}
+
     # One persistent figure; each frame only swaps pixel data and bar heights.
     ncols = len(panels)
     nrows = 2 if histograms else 1
     fig = Figure(figsize=(panel_size * ncols, panel_size * (1.75 if histograms else 1.0) + 0.35))
     gs = fig.add_gridspec(nrows, ncols, height_ratios=[1.0, 0.75] if histograms else [1.0])
-    edges = np.linspace(-3.5, 3.5, 36)
-    centers = (edges[:-1] + edges[1:]) / 2
-    normal_pdf = np.exp(-centers**2 / 2) / math.sqrt(2 * math.pi)
     artists = []
     for j, name in enumerate(panels):
         ax = fig.add_subplot(gs[0, j])
@@ -92,36 +96,36 @@ def forward_process_slider(
         if histograms:
             hax = fig.add_subplot(gs[1, j])
             bars = hax.bar(centers, np.zeros_like(centers), width=edges[1] - edges[0], color="tab:blue", alpha=0.7)
-            hax.plot(centers, normal_pdf, color="tab:red", lw=1.2, label="N(0, 1)")
+            hax.plot(centers, normal_pdf, color="tab:red", lw=1.2, label=r"$\mathcal{N}(0, 1)$")
             hax.set_xlim(-3.5, 3.5)
-            hax.set_ylim(0, 1.0)
-            hax.set_yticks([])
+            hax.set_ylim(0, 1.05 * max(float(counts[name].max()), normal_pdf.max()))  # fits every frame
             hax.tick_params(labelsize=7)
             hax.set_xlabel("pixel value", fontsize=7)
             if j == 0:
+                hax.set_ylabel("density", fontsize=7)
                 hax.legend(fontsize=7, loc="upper left", frameon=False)
         artists.append((name, im, title, bars))
     suptitle = fig.suptitle("", fontsize=10)
-    fig.subplots_adjust(left=0.03, right=0.97, top=0.86, bottom=0.1 if histograms else 0.02, wspace=0.08, hspace=0.25)
+    fig.subplots_adjust(left=0.07 if histograms else 0.03, right=0.97, top=0.86, bottom=0.1 if histograms else 0.02,
+                        wspace=0.2 if histograms else 0.08, hspace=0.25)
     index = {v: i for i, v in enumerate(ts)}
 
+    # Titles in plain Unicode (sigma, alpha-bar, square root): mathtext would be parsed again for every frame.
     def render(value: int) -> bytes:
         i = index[value]
         for name, im, title, bars in artists:
-            img = frames[name][i]
-            im.set_data(to_display(img))
+            im.set_data(to_display(frames[name][i]))
             if name == "blur":
-                title.set_text(f"blur only, sigma = {sigmas[i]:.2f} px")
+                title.set_text(f"blur only, \u03c3 = {sigmas[i]:.2f} px")
             elif name == "noise":
-                title.set_text(f"noise only, alpha_bar = {abar[i]:.3f}")
+                title.set_text(f"noise only, \u1fb1 = {abar[i]:.3f}")
             else:
-                title.set_text(f"blur + static, sigma = {sigmas[i]:.2f} px")
+                title.set_text(f"blur + static, \u03c3 = {sigmas[i]:.2f} px")
             if bars is not None:
-                counts, _ = np.histogram(img.numpy().ravel(), bins=edges, density=True)
-                for b, h in zip(bars, counts, strict=True):
+                for b, h in zip(bars, counts[name][i], strict=True):
                     b.set_height(h)
-        suptitle.set_text(f"t = {value} of 0..{scheduler.num_train_timesteps - 1}   "
-                          f"(signal kept: sqrt(alpha_bar_t) = {abar[i].sqrt():.3f})")
+        suptitle.set_text(f"code timestep t = {value} of 0..{scheduler.num_train_timesteps - 1}   "
+                          f"(signal kept: \u221a\u1fb1 = {abar[i].sqrt():.3f})")
         return figure_to_png(fig)
 
     fs = FrameSlider(render, ts, description="t")
