@@ -3,11 +3,13 @@
 Each piece is derived in a lesson first, then imported from here by the later lessons:
 
 - ``scheduler.NoiseScheduler``: the DDPM noise schedule (Lesson 1).
-- ``forward.blur``, ``forward.BlurToStatic``: blur as heat spreading, and blur-to-static (Lesson 1).
+- ``forward.blur``, ``forward.BlurToStatic``, ``forward.frequency_snr``: blur as heat spreading,
+  blur-to-static, and which detail the static drowns first (Lesson 1).
 - ``data.load_digits``, ``data.load_photo``: pictures that ship with installed packages (Lesson 1).
 - ``models.UNet``, ``models.PointDenoiser``, ``training.train``, ``ideal.ideal_denoiser``,
   ``checkpoints``: the denoisers, their training loop, the ideal denoiser, safe save/load (Lesson 2).
-- ``sliders``, ``plotting``: display helpers; ``checks``: the exercise checks; ``env``: device and seed.
+- ``sliders``, ``plotting``: display helpers; ``checks``: the exercise checks (one module per lesson,
+  like ``sliders``); ``env``: device and seed.
 
 Importing it has no side effects: no device probing, no downloads.
 """
@@ -15,7 +17,7 @@ Importing it has no side effects: no device probing, no downloads.
 from .checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from .data import crayon_drawing, load_digits, load_photo, load_points, to_model_range
 from .env import environment_report, get_device, seed_everything
-from .forward import BlurToStatic, blur, dct_matrix, forward_step, heat_frequencies
+from .forward import BlurToStatic, blur, dct_matrix, forward_step, frequency_snr, heat_frequencies, snr_crossings
 from .ideal import ideal_denoiser
 from .models import PointDenoiser, UNet, timestep_embedding
 from .scheduler import NoiseScheduler
@@ -42,6 +44,8 @@ __all__ = [
     "dct_matrix",
     "environment_report",
     "forward_step",
+    "frequency_snr",
+    "snr_crossings",
     "get_device",
     "heat_frequencies",
     "load_digits",
