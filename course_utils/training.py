@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -24,18 +25,42 @@ from ._validate import check_image_batch
 from .scheduler import NoiseScheduler
 
 
-def diffusion_loss(model: nn.Module, x0: torch.Tensor, scheduler: NoiseScheduler,
+def schedule_alphas_cumprod(schedule: NoiseScheduler | torch.Tensor) -> torch.Tensor:
+    """alpha_bar_t for t = 0..T-1 (T,) from a ``NoiseScheduler`` or from its ``alphas_cumprod`` tensor itself.
+
+    The exercises of Lesson 2 take ``alphas_cumprod``, the package's functions a scheduler; accepting either
+    lets the package's function stand in for the learner's, with the learner's signature.
+    """
+    if isinstance(schedule, NoiseScheduler):
+        return schedule.alphas_cumprod
+    if not isinstance(schedule, torch.Tensor) or schedule.ndim != 1 or not torch.is_floating_point(schedule):
+        shape = tuple(schedule.shape) if isinstance(schedule, torch.Tensor) else ""
+        raise TypeError("expected a NoiseScheduler or its alphas_cumprod, a 1-D float tensor (T,), got "
+                        f"{type(schedule).__name__}{shape}.")
+    if schedule.numel() < 2 or float(schedule.min()) <= 0 or float(schedule.max()) > 1:
+        raise ValueError("alphas_cumprod must hold T >= 2 values in (0, 1]: alpha_bar_t, the share of the signal "
+                         "left at each timestep.")
+    return schedule
+
+
+def diffusion_loss(model: nn.Module, x0: torch.Tensor, scheduler: NoiseScheduler | torch.Tensor,
                    generator: torch.Generator | None = None, reduce: bool = True):
     """The simplified DDPM loss on a batch x0 (Lesson 2, eq. 2.1).
 
     Draws, in this order and with ``generator``: t with ``torch.randint(0, T, (N,))`` (one per example),
     then eps with ``torch.randn(x0.shape)``. Returns the mean loss, or with ``reduce=False`` the loss of
-    each example (N,) together with t (N,).
+    each example (N,) together with t (N,). ``scheduler`` may also be its ``alphas_cumprod`` (T,), so that
+    this function has Exercise 2.2's signature ``(model, x0, alphas_cumprod, generator)``.
     """
+    abar = schedule_alphas_cumprod(scheduler)
     n = x0.shape[0]
-    t = torch.randint(0, scheduler.num_train_timesteps, (n,), generator=generator).to(x0.device)
+    t = torch.randint(0, abar.shape[0], (n,), generator=generator).to(x0.device)
     eps = torch.randn(x0.shape, generator=generator).to(x0.device)
-    x_t = scheduler.add_noise(x0, eps, t)
+    if isinstance(scheduler, NoiseScheduler):
+        x_t = scheduler.add_noise(x0, eps, t)
+    else:  # eq. 1.5, written as add_noise writes it (the same numbers)
+        a = abar.to(device=x0.device, dtype=x0.dtype)[t].reshape((-1,) + (1,) * (x0.ndim - 1))  # (N, 1, ...)
+        x_t = a**0.5 * x0 + (1 - a) ** 0.5 * eps
     per_example = ((model(x_t, t) - eps) ** 2).flatten(1).mean(dim=1)  # (N,)
     return per_example.mean() if reduce else (per_example, t)
 
@@ -72,16 +97,27 @@ class EMA:
 
 def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, steps: int = 2000,
           batch_size: int = 256, lr: float = 2e-3, warmup: int = 100, ema_decay: float | None = 0.999,
-          weight_decay: float = 0.0, seed: int = 0, progress: bool = True) -> tuple[nn.Module, TrainHistory]:
+          weight_decay: float = 0.0, seed: int = 0, progress: bool = True,
+          loss_fn: Callable | None = None) -> tuple[nn.Module, TrainHistory]:
     """Train ``model`` to predict the noise on ``data`` (N, ...) with the loss of eq. 2.1; returns (model, history).
 
     The returned model is the EMA of the weights when ``ema_decay`` is set (the one to sample from), else
     the trained model itself; both are in eval mode. Runs on ``data``'s device. Same seed, same numbers on
     a CPU; on a GPU some kernels add floating-point sums in varying order, so two runs drift apart by about
     1e-3 in the loss (measured on an H200) unless ``torch.use_deterministic_algorithms(True)`` is set first.
+
+    ``loss_fn``: your own loss, with the signature of Lesson 2's Exercise 2.2,
+    ``loss_fn(model, x0, alphas_cumprod, generator) -> a scalar tensor with a gradient``. Each step calls it
+    with the batch (on ``data``'s device), ``scheduler.alphas_cumprod`` (on the same device) and the run's
+    CPU generator, whose draws make the run repeatable. ``None`` (the default) uses ``diffusion_loss``;
+    ``loss_fn=diffusion_loss`` gives the very same numbers. On a GPU your function must put its draws on
+    ``x0.device`` itself.
     """
     if steps < 1 or batch_size < 1:
         raise ValueError(f"steps and batch_size must be positive, got {steps} and {batch_size}.")
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(f"loss_fn must be a function (model, x0, alphas_cumprod, generator) -> loss, got "
+                        f"{type(loss_fn).__name__}. Pass the function itself, without ().")
     if data.ndim < 2 or data.shape[0] < 2:
         raise ValueError(f"data must be a batch of examples (N, ...), got shape {tuple(data.shape)}.")
     if data.ndim == 4:  # pictures: the course's models work in [-1, 1]
@@ -108,10 +144,14 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
         from tqdm.auto import tqdm
 
         bar = tqdm(bar, desc="training", unit="step")
+    alphas_cumprod = scheduler.alphas_cumprod.to(device)  # for loss_fn
     tic = time.perf_counter()
     for step in bar:
         idx = torch.randint(0, data.shape[0], (batch_size,), generator=g)
-        loss = diffusion_loss(model, data[idx.to(device)], scheduler, generator=g)
+        if loss_fn is None:
+            loss = diffusion_loss(model, data[idx.to(device)], scheduler, generator=g)
+        else:
+            loss = _call_loss_fn(loss_fn, model, data[idx.to(device)], alphas_cumprod, g, first=step == 0)
         for group in opt.param_groups:
             group["lr"] = lr_at(step)
         opt.zero_grad(set_to_none=True)
@@ -127,6 +167,28 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
     history.steps = steps
     model.eval()
     return (ema.model if ema is not None else model), history
+
+
+def _call_loss_fn(loss_fn: Callable, model: nn.Module, x0: torch.Tensor, alphas_cumprod: torch.Tensor,
+                  generator: torch.Generator, first: bool) -> torch.Tensor:
+    """One call of a user's loss; on the first step, say clearly what is wrong with what it returns."""
+    try:
+        loss = loss_fn(model, x0, alphas_cumprod, generator)
+    except RuntimeError as err:
+        if first and "device" in str(err):
+            raise RuntimeError(f"loss_fn failed on {x0.device}: {str(err).splitlines()[0]} Draw t and eps on "
+                               "the CPU generator, then move them with .to(x0.device), or train on the CPU.") from err
+        raise
+    if first:
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+            got = f"shape {tuple(loss.shape)}" if isinstance(loss, torch.Tensor) else type(loss).__name__
+            raise TypeError(f"loss_fn must return the loss as one number in a tensor, got {got}.")
+        if not loss.requires_grad:
+            raise ValueError("loss_fn returned a loss without a gradient: return the tensor itself, without "
+                             ".detach() or .item(), so that training can call loss.backward().")
+        if not bool(torch.isfinite(loss.detach())):
+            raise ValueError(f"loss_fn returned {float(loss.detach()):.4g} on the first batch: the loss must be finite.")
+    return loss
 
 
 @torch.no_grad()

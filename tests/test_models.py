@@ -224,3 +224,122 @@ def test_ideal_denoiser_limits(scheduler):
     assert torch.allclose(near, x0, atol=1e-3)  # tiny noise: it returns the training point itself
     far = cu.ideal_denoiser(torch.randn(10, 2), torch.full((10,), 999), data, scheduler)
     assert torch.allclose(far, data.mean(0).expand(10, -1), atol=0.05)  # pure static: the data's mean
+
+
+# ------------------------------------------------------------------ train(loss_fn=...): the learner's own loss
+
+
+def _exercise_loss(model, x0, alphas_cumprod, generator):
+    """Exercise 2.2 as a learner writes it (the solution notebook's answer)."""
+    N, T = x0.shape[0], len(alphas_cumprod)
+    t = torch.randint(0, T, (N,), generator=generator)
+    eps = torch.randn(x0.shape, generator=generator)
+    alpha_bar_t = alphas_cumprod[t].view(-1, *([1] * (x0.ndim - 1)))
+    x_t = alpha_bar_t.sqrt() * x0 + (1 - alpha_bar_t).sqrt() * eps
+    return ((model(x_t, t) - eps) ** 2).mean()
+
+
+def _train_points(scheduler, **kw):
+    torch.manual_seed(0)
+    return cu.train(cu.PointDenoiser(hidden=32), cu.load_points(256, seed=0), scheduler, steps=60, batch_size=64,
+                    seed=3, progress=False, **kw)
+
+
+def test_train_with_the_package_loss_as_loss_fn_gives_the_same_numbers(scheduler):
+    """The fallback a lesson passes (cu.diffusion_loss, with the exercise's signature) changes nothing."""
+    _, default = _train_points(scheduler)
+    _, same = _train_points(scheduler, loss_fn=cu.diffusion_loss)
+    assert same.loss == default.loss
+
+
+def test_train_with_a_learners_loss(scheduler):
+    _, default = _train_points(scheduler)
+    _, theirs = _train_points(scheduler, loss_fn=_exercise_loss)
+    assert theirs.loss[0] == pytest.approx(default.loss[0], rel=1e-5)  # the same draws, the same first loss
+    assert torch.allclose(torch.tensor(theirs.loss), torch.tensor(default.loss), rtol=1e-3)  # and it trains alike
+
+
+@pytest.mark.parametrize(
+    "loss_fn,error,match",
+    [
+        ("not a function", TypeError, "must be a function"),
+        (lambda model, x0, ac, g: None, TypeError, "one number in a tensor, got NoneType"),
+        (lambda model, x0, ac, g: _exercise_loss(model, x0, ac, g).detach(), ValueError, "without a gradient"),
+        (lambda model, x0, ac, g: _exercise_loss(model, x0, ac, g).item(), TypeError, "got float"),
+        (lambda model, x0, ac, g: (model(x0, torch.zeros(len(x0), dtype=torch.long)) ** 2).mean(1), TypeError,
+         r"shape \(64,\)"),
+        (lambda model, x0, ac, g: _exercise_loss(model, x0, ac, g) / 0, ValueError, "must be finite"),
+    ],
+)
+def test_train_rejects_a_bad_loss_fn(scheduler, loss_fn, error, match):
+    with pytest.raises(error, match=match):
+        _train_points(scheduler, loss_fn=loss_fn)
+
+
+def test_diffusion_loss_accepts_alphas_cumprod(scheduler):
+    model = cu.PointDenoiser(hidden=16)
+    x0 = cu.load_points(64, seed=0)
+    a = cu.diffusion_loss(model, x0, scheduler, torch.Generator().manual_seed(1))
+    b = cu.diffusion_loss(model, x0, scheduler.alphas_cumprod, torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)
+    with pytest.raises(TypeError, match="alphas_cumprod"):
+        cu.diffusion_loss(model, x0, [0.9, 0.5], torch.Generator())
+    with pytest.raises(ValueError, match=r"\(0, 1\]"):
+        cu.diffusion_loss(model, x0, torch.tensor([1.0, 0.0]), torch.Generator())
+
+
+def test_ideal_denoiser_has_the_exercise_signature(scheduler):
+    """cu.ideal_denoiser(x_t, t, data, alphas_cumprod) with one int t: Exercise 2.3's fallback."""
+    data = cu.load_points(100, seed=0)
+    x_t = torch.randn(7, 2, generator=torch.Generator().manual_seed(0))
+    want = cu.ideal_denoiser(x_t, torch.full((7,), 300), data, scheduler)
+    assert torch.allclose(cu.ideal_denoiser(x_t, 300, data, scheduler.alphas_cumprod), want)
+
+
+# ------------------------------------------------------------------ Lesson 2: why the small-t loss on points is high
+
+
+def _best_noise_guess_error(t: int, thickness: float, scheduler, n: int = 1000, seed: int = 0):
+    """The best possible noise guess on the moons at timestep t, for moons of the given thickness: the
+    mean squared error (along the moon, across it). Exact up to the curve's discretisation (20,000 points,
+    far closer together than the noise at any t): x_0 = c + thickness * z with c on the half circles, so
+    x_t = a c + sqrt(a^2 s^2 + sigma^2) n and E[eps | x_t] = sigma / v (x_t - a E[c | x_t]), v = a^2 s^2 + sigma^2."""
+    from sklearn.datasets import make_moons
+
+    raw, _ = make_moons(n_samples=2000, noise=0.06, random_state=0)  # the scaling of cu.load_points
+    mean, scale = torch.tensor(raw.mean(0)), float(raw.std())
+    curve, moon = make_moons(n_samples=20000, noise=0.0, shuffle=False)
+    curve = (torch.tensor(curve) - mean) / scale  # (20000, 2): the two half circles, scaled
+    centre = ((torch.tensor([[0.0, 0.0], [1.0, 0.5]])[torch.as_tensor(moon)]) - mean) / scale
+    g = torch.Generator().manual_seed(seed)
+    pick = torch.randint(0, len(curve), (n,), generator=g)
+    c0 = curve[pick]
+    across = (c0 - centre[pick]) / (c0 - centre[pick]).norm(dim=1, keepdim=True)
+    along = torch.stack([-across[:, 1], across[:, 0]], dim=1)
+    a = float(scheduler.alphas_cumprod[t]) ** 0.5
+    sigma = float(1 - scheduler.alphas_cumprod[t]) ** 0.5
+    x0 = c0 + thickness * torch.randn(c0.shape, generator=g, dtype=torch.float64)
+    eps = torch.randn(c0.shape, generator=g, dtype=torch.float64)
+    x_t = a * x0 + sigma * eps
+    v = a**2 * thickness**2 + sigma**2
+    w = torch.softmax(-torch.cdist(x_t, a * curve) ** 2 / (2 * v), dim=1)  # (n, 20000): which curve point
+    err = sigma / v * (x_t - a * (w @ curve)) - eps
+    return float(((err * along).sum(1) ** 2).mean()), float(((err * across).sum(1) ** 2).mean())
+
+
+def test_moons_thickness_hides_the_noise_at_small_t(scheduler):
+    """Lesson 2's explanation of the points' high small-t loss, measured on the best possible denoiser: with
+    the moons' own thickness (make_moons noise 0.06, 0.083 after scaling) the noise is hidden along AND across
+    the moon (loss about 1, the loss of guessing zero); on thin moons only along (loss about 0.5)."""
+    from sklearn.datasets import make_moons
+
+    raw, _ = make_moons(n_samples=2000, noise=0.06, random_state=0)
+    thickness = 0.06 / float(raw.std())
+    assert thickness == pytest.approx(0.083, abs=0.001)
+    for t in (0, 10):
+        thick_along, thick_across = _best_noise_guess_error(t, thickness, scheduler)
+        thin_along, thin_across = _best_noise_guess_error(t, 0.0, scheduler)
+        assert thick_along > 0.9 and thick_across > 0.8  # hidden in every direction
+        assert (thick_along + thick_across) / 2 > 0.9
+        assert thin_along > 0.85 and thin_across < 0.01  # thin: the part across can be read off
+        assert 0.45 < (thin_along + thin_across) / 2 < 0.55

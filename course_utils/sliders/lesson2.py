@@ -22,7 +22,7 @@ def points_denoiser_slider(model: torch.nn.Module, data: torch.Tensor, scheduler
     thinks each point came from (its predicted x_0), with arrows from x_t to the model's guess."""
     from matplotlib.figure import Figure
 
-    from .ideal import ideal_denoiser
+    from ..ideal import ideal_denoiser
 
     data = as_float_tensor(data, "data")
     if data.ndim != 2 or data.shape[1] != 2:
@@ -80,7 +80,12 @@ def points_denoiser_slider(model: torch.nn.Module, data: torch.Tensor, scheduler
 def digits_denoiser_slider(model: torch.nn.Module, images: torch.Tensor, scheduler: NoiseScheduler, *,
                            n_frames: int = 51, seed: int = 0, precompute: bool = True,
                            panel_size: float = 1.1) -> FrameSlider:
-    """Lesson 2's slider on pictures: for each image (a column), x_t, the model's noise guess and its x_0 guess."""
+    """Lesson 2's slider on pictures: for each image (a column), x_t, the model's noise guess and its x_0 guess.
+
+    ``frames[t]`` holds (x_t, eps_hat, x0_hat) with x0_hat unclipped (eq. 2.2); the picture clips it to
+    [-1, 1]. Where sqrt(alpha_bar_t) < 0.1 (t >= 935 on the cosine schedule) eq. 2.2 multiplies any error in
+    eps_hat by more than ten, so the title says so: the x_0 row there saturates to black and white.
+    """
     from matplotlib.figure import Figure
 
     images = as_float_tensor(images, "images")
@@ -94,10 +99,10 @@ def digits_denoiser_slider(model: torch.nn.Module, images: torch.Tensor, schedul
         tt = torch.full((n,), t)
         x_t = scheduler.add_noise(images, eps, tt)
         eps_hat = model(x_t.to(device), tt.to(device)).cpu()
-        frames[t] = (x_t, eps_hat, scheduler.predict_x0(x_t, eps_hat, tt).clamp(-1, 1))
+        frames[t] = (x_t, eps_hat, scheduler.predict_x0(x_t, eps_hat, tt))  # x0_hat unclipped
 
     rows = [("clean x_0", None), ("noisy x_t", 0), ("true noise", "eps"), ("predicted noise", 1),
-            ("predicted x_0", 2)]
+            ("predicted x_0\n(clipped)", 2)]
     fig = Figure(figsize=(panel_size * n + 1.2, panel_size * len(rows) + 0.4))
     axes = fig.subplots(len(rows), n, squeeze=False)
     ims = {}
@@ -111,16 +116,23 @@ def digits_denoiser_slider(model: torch.nn.Module, images: torch.Tensor, schedul
             ims[r, c] = ax.imshow(arr, cmap="gray" if arr.ndim == 2 else None, vmin=0, vmax=1,
                                   interpolation="nearest")
         axes[r, 0].set_ylabel(name, fontsize=8)
-    title = fig.suptitle("")
-    fig.subplots_adjust(left=0.12, right=0.98, top=0.9, bottom=0.02, wspace=0.05, hspace=0.08)
+    title = fig.suptitle("", fontsize=9)
+    fig.subplots_adjust(left=0.12, right=0.98, top=0.86, bottom=0.02, wspace=0.05, hspace=0.08)
 
     def render(value: int) -> bytes:
         x_t, eps_hat, x0_hat = frames[value]
-        shown = {1: x_t, 2: eps / 2.5, 3: eps_hat / 2.5, 4: x0_hat}  # noise shown at +-2.5 std
+        shown = {1: x_t, 2: eps / 2.5, 3: eps_hat / 2.5, 4: x0_hat.clamp(-1, 1)}  # noise shown at +-2.5 std
         for r, batch in shown.items():
             for c in range(n):
                 ims[r, c].set_data(to_display(batch[c]))
-        title.set_text(f"t = {value}   alpha_bar = {float(scheduler.alphas_cumprod[value]):.3f}")
+        abar = float(scheduler.alphas_cumprod[value])
+        text = f"t = {value}   alpha_bar = {abar:.3g}"
+        if abar < 0.01:  # sqrt(abar) < 0.1: eq. 2.2 blows up the noise guess's errors
+            gain = (1 - abar) ** 0.5 / abar**0.5
+            lo, hi = float(x0_hat.min()), float(x0_hat.max())
+            text += (f"\neq. 2.2 multiplies errors in the noise guess by {gain:,.0f}: "
+                     f"x_0 guesses span {lo:,.0f} to {hi:,.0f}, clipped to [-1, 1]")
+        title.set_text(text)
         return figure_to_png(fig)
 
     fs = FrameSlider(render, ts, description="t")
