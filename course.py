@@ -2,7 +2,7 @@
 
     python3 course.py          # first time: creates .venv and installs the course; then opens JupyterLab
     python3 course.py test     # installs the test extras if needed, then runs every test (pytest)
-    python3 course.py check notebooks/01_picture_to_static.ipynb   # which of your exercises pass (nbval)
+    python3 course.py check notebooks/01_picture_to_static.ipynb   # which of your exercises pass (about a minute)
 
 Anything after the command is passed on: ``python3 course.py open --no-browser``,
 ``python3 course.py test -k scheduler``. Windows: ``py course.py`` works the same way.
@@ -44,18 +44,27 @@ def ensure_installed(extras: str) -> Path:
     return py
 
 
+def run(cmd: list[str], cwd: Path | None = None) -> int:
+    """Run a command to its end; Ctrl-C reaches it too (same terminal), and it decides how to stop and clean up."""
+    proc = subprocess.Popen(cmd, cwd=cwd)
+    while True:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            continue
+
+
 def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv and not argv[0].startswith("-") else ("open", argv)
     if command == "open":
         py = ensure_installed("")
-        return subprocess.call([str(py), "-m", "jupyter", "lab", str(ROOT / "notebooks" / "00_welcome.ipynb"), *rest],
-                               cwd=ROOT)
+        return run([str(py), "-m", "jupyter", "lab", str(ROOT / "notebooks" / "00_welcome.ipynb"), *rest], cwd=ROOT)
     if command == "check":
         py = ensure_installed("")
-        return subprocess.call([str(py), "-m", "course_utils.grade", *rest], cwd=ROOT)
+        return run([str(py), "-m", "course_utils.grade", *rest])  # in the folder you are in: paths are read from it
     if command == "test":
         py = ensure_installed("test")
-        return subprocess.call([str(py), "-m", "pytest", *rest], cwd=ROOT)
+        return run([str(py), "-m", "pytest", *rest], cwd=ROOT)
     sys.exit(f"unknown command {command!r}: use 'python3 course.py' (open), "
              "'python3 course.py check NOTEBOOK' or 'python3 course.py test'.")
 

@@ -1,0 +1,303 @@
+"""The grader (``course_utils/grade.py``, ``python3 course.py check``): it cannot be fooled by a changed, emptied
+or deleted check cell, grades the file it is given from any folder, and says what went wrong in one line.
+
+The runs use Lesson 0 (its notebook runs in about 10 s); the checks of the other lessons' structure need no kernel.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_utils import grade as grader
+from course_utils.exercises import (
+    CHECK_TAG,
+    EXERCISE_TAG,
+    SOLUTIONS,
+    exercise_cells,
+    learner_path,
+    make_learner_notebook,
+    solution_notebooks,
+    tags,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSON = "00_welcome.ipynb"
+CHECK = "checks.check_to_model_range(to_model_range)"
+RUN_S = 300  # a grader run on trimmed Lesson 0 takes about 5 s on an idle 2-core machine (measured)
+
+
+def trimmed(nb) -> nbformat.NotebookNode:
+    """Lesson 0 with only the code cells the exercise needs (setup, exercise, check): a run takes about 5 s.
+    A learner may delete the lesson's other cells too; the grader only needs the exercise."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    keep = {id(code[0])} | {id(c) for c in code if {EXERCISE_TAG, CHECK_TAG} & set(tags(c))}
+    nb.cells = [c for c in nb.cells if c.cell_type != "code" or id(c) in keep]
+    return nb
+
+
+def solved() -> nbformat.NotebookNode:
+    return trimmed(nbformat.read(SOLUTIONS / LESSON, as_version=4))
+
+
+def stub() -> nbformat.NotebookNode:
+    return trimmed(nbformat.read(learner_path(SOLUTIONS / LESSON), as_version=4))
+
+
+def check_index(nb) -> int:
+    return next(i for i, c in enumerate(nb.cells) if CHECK_TAG in tags(c))
+
+
+def write(nb, folder: Path, name: str = LESSON) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / name)
+    return folder / name
+
+
+def cli(*args: str, cwd: Path) -> tuple[int, list[str]]:
+    """Run the grader as a learner does, in ``cwd``; its exit code and its non-empty output lines."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    proc = subprocess.run([sys.executable, "-m", "course_utils.grade", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=RUN_S, env=env)
+    return proc.returncode, [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
+
+
+def no_copy_left(folder: Path) -> None:
+    assert not list(folder.glob(".grading-*")), "the grader left its copy behind"
+
+
+# ------------------------------------------------------------------ fooling attempts
+
+
+def _emptied(nb):
+    nb.cells[check_index(nb)].source = ""
+
+
+def _print_ok(nb):
+    nb.cells[check_index(nb)].source = 'print("OK")'
+
+
+def _deleted(nb):
+    del nb.cells[check_index(nb)]
+
+
+def _skip_tag(nb):
+    nb.cells[check_index(nb)].metadata["tags"].append("nbval-skip")
+
+
+def _raises_marker(nb):  # an unchanged check text, plus nbval's "this cell may raise" comment
+    cell = nb.cells[check_index(nb)]
+    cell.source = "# NBVAL_RAISES_EXCEPTION\n" + cell.source
+
+
+@pytest.mark.parametrize("alter,changed", [(_emptied, True), (_print_ok, True), (_deleted, True),
+                                           (_skip_tag, False), (_raises_marker, True)],
+                         ids=["emptied", "print-OK", "deleted", "nbval-skip-tag", "raises-exception-marker"])
+def test_an_altered_check_cell_never_passes(alter, changed, tmp_path: Path):
+    nb = stub()
+    alter(nb)
+    exercises, other = grader.grade(write(nb, tmp_path))
+    assert len(exercises) == 1, "the exercise must stay in the count"
+    (name, why), = exercises
+    assert name == "Exercise 0.1 to_model_range"
+    assert why is not None, "the stub passed"
+    if changed:
+        assert f"the check cell of Exercise 0.1 was changed or deleted; restore it: `{CHECK}`" in why
+    assert "returned None" in why  # and the course's check, put back, still ran on the stub
+    assert other == []
+    no_copy_left(tmp_path)
+
+
+def test_a_changed_check_cell_does_not_pass_even_with_a_right_answer(tmp_path: Path):
+    nb = solved()
+    _print_ok(nb)
+    (_, why), = grader.grade(write(nb, tmp_path))[0]
+    assert why == (f"the check cell of Exercise 0.1 was changed or deleted; restore it: `{CHECK}` "
+                   "(run as the course wrote it: it passes)")
+
+
+def test_removed_tags_do_not_matter(tmp_path: Path):
+    for nb, passes in ((stub(), False), (solved(), True)):
+        for cell in nb.cells:
+            cell.metadata.pop("tags", None)
+        (_, why), = grader.grade(write(nb, tmp_path))[0]
+        assert (why is None) == passes, why
+
+
+@pytest.mark.parametrize("solution", solution_notebooks(), ids=lambda p: p.name)
+def test_every_deleted_or_changed_check_is_put_back(solution: Path):
+    """No kernel: in the graded copy of a learner notebook whose check cells are all gone or changed (and
+    tags removed), each course check cell follows its exercise cell again, and every exercise is counted."""
+    ref = make_learner_notebook(nbformat.read(solution, as_version=4))
+    expected = exercise_cells(ref)
+    nb = copy.deepcopy(ref)
+    for k, cell in enumerate([c for c in nb.cells if CHECK_TAG in tags(c)]):
+        if k % 2:
+            cell.source = 'print("OK")'
+        else:
+            nb.cells.remove(cell)
+    for cell in nb.cells:
+        cell.metadata.pop("tags", None)
+    plan = grader.plan(nb, solution)
+    code = [c for c in plan.nb.cells if c.cell_type == "code"]
+    assert [ex.function for ex in plan.exercises] == [e["function"] for e in expected]
+    assert len(code) == len([c for c in ref.cells if c.cell_type == "code"]), "a cell was lost or duplicated"
+    for ex in plan.exercises:
+        assert ex.check_changed
+        assert ex.check_cell == ex.exercise_cell + 1
+        assert code[ex.check_cell].source == ex.check_source
+        assert "print(\"OK\")" not in "".join(c.source for c in code)
+    assert grader.plan(ref, solution).exercises[0].check_changed is False
+
+
+def test_an_edited_setting_is_kept_and_said(tmp_path: Path):
+    solution = SOLUTIONS / "02_denoiser.ipynb"
+    nb = make_learner_notebook(nbformat.read(solution, as_version=4))
+    cell = next(c for c in nb.cells if "DIGIT_STEPS = 3000" in c.source)
+    cell.source = cell.source.replace("DIGIT_STEPS = 3000", "DIGIT_STEPS = 2000")
+    plan = grader.plan(nb, solution)
+    assert len(plan.notes) == 1 and "`DIGIT_STEPS = 3000`" in plan.notes[0], plan.notes
+    graded = "\n".join(c.source for c in plan.nb.cells)
+    assert "DIGIT_STEPS = 2000" in graded  # as the learner wrote it
+    assert "POINT_STEPS = 3000" not in graded and "POINT_STEPS = 300" in graded  # the other one still shortened
+
+
+# ------------------------------------------------------------------ paths
+
+
+def test_grades_the_named_file_from_another_folder(tmp_path: Path):
+    here = tmp_path / "elsewhere"
+    here.mkdir()
+    nb = solved()  # with a cell that overwrites a file in runs/, as Lesson 2 saves its model there
+    nb.cells.append(nbformat.v4.new_code_cell("from pathlib import Path\nPath('runs/model.txt').write_text('short')"))
+    mine = write(nb, tmp_path / "my work", "lesson zero (my copy).ipynb")  # renamed: found by its content
+    (mine.parent / "runs").mkdir()
+    (mine.parent / "runs" / "model.txt").write_text("the learner's own")
+    write(stub(), tmp_path / "fresh")
+    rc, out = cli("../my work/lesson zero (my copy).ipynb", cwd=here)
+    assert rc == 0 and "1 of 1 exercises pass." in out[-1], out
+    rc, out = cli(str(Path("..") / "fresh" / LESSON), cwd=here)
+    assert rc == 1 and "0 of 1 exercises pass." in out[-1], out
+    no_copy_left(mine.parent)
+    assert (mine.parent / "runs" / "model.txt").read_text() == "the learner's own", "the grader replaced runs/"
+    assert (tmp_path / "my work" / "runs" / "model.txt").exists() and not (here / "runs").exists()
+    no_copy_left(tmp_path / "fresh")
+
+
+def test_runs_folder_is_put_back(tmp_path: Path):
+    backup = tmp_path / "backup"
+    runs = tmp_path / "runs"
+    (runs / "sub").mkdir(parents=True)
+    (runs / "a.safetensors").write_text("mine")
+    (runs / "sub" / "b.txt").write_text("mine too")
+    keep = grader.KeepRuns(tmp_path, backup)
+    (runs / "a.safetensors").write_text("the grader's")
+    (runs / "sub" / "b.txt").unlink()
+    (runs / "new.txt").write_text("new")
+    keep.restore()
+    assert sorted(str(p.relative_to(runs)) for p in runs.rglob("*") if p.is_file()) == ["a.safetensors", "sub/b.txt"]
+    assert (runs / "a.safetensors").read_text() == "mine" and (runs / "sub" / "b.txt").read_text() == "mine too"
+    other = tmp_path / "other"
+    other.mkdir()
+    keep = grader.KeepRuns(other, tmp_path / "backup2")
+    (other / "runs").mkdir()
+    (other / "runs" / "x").write_text("made by the grading run")
+    keep.restore()
+    assert not (other / "runs").exists()
+
+
+def test_course_py_check_runs_in_the_folder_you_are_in(monkeypatch):
+    spec = importlib.util.spec_from_file_location("course_script", ROOT / "course.py")
+    course = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(course)
+    calls = []
+    monkeypatch.setattr(course, "ensure_installed", lambda extras: Path(sys.executable))
+    monkeypatch.setattr(course, "run", lambda cmd, cwd=None: calls.append((cmd, cwd)) or 0)
+    assert course.main(["check", "a.ipynb"]) == 0
+    (cmd, cwd), = calls
+    assert cmd[-3:] == ["-m", "course_utils.grade", "a.ipynb"] and cwd is None
+
+
+# ------------------------------------------------------------------ bad input, endless loops, dead kernels
+
+
+@pytest.mark.parametrize("kind", ["text", "empty", "folder", "missing", "not-a-lesson", "markdown-file"])
+def test_bad_input_is_one_line_and_exit_2(kind: str, tmp_path: Path):
+    path = tmp_path / "x.ipynb"
+    if kind == "text":
+        path.write_text("hello")
+    elif kind == "empty":
+        path.write_text("")
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "not-a-lesson":
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+        nbformat.write(nb, path)
+    elif kind == "markdown-file":
+        path = tmp_path / "README.md"
+        path.write_text("# a course\n\nsome text\n")
+    rc, out = cli(path.name, cwd=tmp_path)
+    assert rc == 2, out
+    assert len(out) == 1 and out[0].startswith(path.name + ": "), out
+
+
+def test_an_endless_loop_is_one_line(tmp_path: Path):
+    nb = solved()
+    nb.cells.insert(check_index(nb) + 1, nbformat.v4.new_code_cell("while True:\n    pass"))
+    write(nb, tmp_path)
+    rc, out = cli("--cell-timeout", "5", LESSON, cwd=tmp_path)
+    assert rc == 1
+    expected = "the cell starting `while True:` ran longer than 5 s and was stopped: is there an endless loop?"
+    assert any(expected in line for line in out), out
+    assert not any("KeyboardInterrupt" in line or "Traceback" in line for line in out), out
+    no_copy_left(tmp_path)
+
+
+def test_a_dead_kernel_is_one_line_and_does_not_wait_for_the_limit(tmp_path: Path):
+    nb = solved()
+    nb.cells.insert(check_index(nb) - 1, nbformat.v4.new_code_cell("import os\nos._exit(1)"))
+    write(nb, tmp_path)
+    start = time.monotonic()
+    rc, out = cli(LESSON, cwd=tmp_path)  # the default limit, 300 s a cell
+    assert time.monotonic() - start < 150, "the grader waited for the cell time limit"
+    assert rc == 1
+    assert any("the cell starting `import os` stopped the kernel" in line for line in out), out
+    assert any("Exercise 0.1" in line and "not checked" in line for line in out), out
+    assert not any("Traceback" in line for line in out), out
+    no_copy_left(tmp_path)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="sends Ctrl-C as a terminal does, to the process group")
+def test_ctrl_c_removes_the_copy(tmp_path: Path):
+    nb = solved()
+    nb.cells.insert(check_index(nb) + 1, nbformat.v4.new_code_cell("while True:\n    pass"))
+    write(nb, tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "course_utils.grade", LESSON], cwd=tmp_path,
+                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".grading-*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    assert out.strip().splitlines()[-1] == "stopped (Ctrl-C); nothing graded."
+    no_copy_left(tmp_path)
+
+
+def test_help_states_the_cell_limit(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        grader.main(["--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--cell-timeout" in text and "300 s, that is 5 minutes" in text
+
