@@ -46,8 +46,12 @@ class LessonKernel:
                 name = cell.source.split("def ", 1)[1].split("(", 1)[0]
                 self.cells[name] = (cell.source, code[i + 1].source)
 
-    def run(self, code: str, timeout: float = 600) -> dict:
-        """Execute code; return the reply content (status, and ename/evalue/traceback on error)."""
+    def run(self, code: str, timeout: float = 900) -> dict:
+        """Execute code; return the reply content (status, and ename/evalue/traceback on error).
+
+        900 s: the longest cell of a shortened lesson (FAST_SETTINGS) took 84 s with the 2 cores shared by
+        about 7 busy processes (Lesson 2's training cell; Lesson 1's longest 12 s, Lesson 0's 10 s); ten times
+        that, so that a slow or busy machine does not fail the tests."""
         reply = self.kc.execute_interactive(code, timeout=timeout, output_hook=lambda msg: None)
         return reply["content"]
 

@@ -156,7 +156,10 @@ def test_every_deleted_or_changed_check_is_put_back(solution: Path):
         assert ex.check_cell == ex.exercise_cell + 1
         assert code[ex.check_cell].source == ex.check_source
         assert "print(\"OK\")" not in "".join(c.source for c in code)
-    assert grader.plan(ref, solution).exercises[0].check_changed is False
+    untouched = grader.plan(ref, solution)
+    assert [ex.check_changed for ex in untouched.exercises] == [False] * len(expected)
+    assert [(ex.exercise_cell, ex.check_cell) for ex in untouched.exercises] == [
+        (e["exercise_cell"], e["check_cell"]) for e in expected]
 
 
 def test_an_edited_setting_is_kept_and_said(tmp_path: Path):
