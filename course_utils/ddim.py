@@ -17,8 +17,12 @@ class DDIMScheduler(NoiseScheduler):
     """A ``NoiseScheduler`` whose ``step`` is the DDIM update; call ``set_timesteps(n)`` before sampling."""
 
     def step(self, model_output: torch.Tensor, timestep: int, sample: torch.Tensor, eta: float = 0.0,
-             generator: torch.Generator | None = None) -> SchedulerOutput:
-        """One DDIM step from ``timestep`` to the previous entry of ``timesteps`` (Song et al. 2021, eq. 12)."""
+             generator: torch.Generator | None = None,
+             variance_noise: torch.Tensor | None = None) -> SchedulerOutput:
+        """One DDIM step from ``timestep`` to the previous entry of ``timesteps`` (Song et al. 2021, eq. 12).
+
+        ``variance_noise``: use this z (the shape of ``sample``) instead of drawing one, as in diffusers; it only
+        matters when eta > 0. The step from the last timestep lands on the clean picture x_0 (alpha_bar = 1)."""
         if self.num_inference_steps is None:
             raise ValueError("call set_timesteps(num_inference_steps) before step: DDIM needs to know how far "
                              "each step jumps.")
@@ -47,5 +51,12 @@ class DDIMScheduler(NoiseScheduler):
         direction = (1 - alpha_prod_t_prev - std_dev_t**2) ** (0.5) * eps
         prev = alpha_prod_t_prev ** (0.5) * x0_hat + direction
         if eta > 0:
-            prev = prev + std_dev_t * _randn_like(eps, generator)
+            if variance_noise is None:
+                z = _randn_like(eps, generator)
+            else:
+                z = as_float_tensor(variance_noise, "variance_noise")
+                if z.shape != x_t.shape:
+                    raise ValueError(f"variance_noise must have the shape of sample {tuple(x_t.shape)}, "
+                                     f"got {tuple(z.shape)}.")
+            prev = prev + std_dev_t * z
         return SchedulerOutput(prev_sample=prev, pred_original_sample=x0_hat)

@@ -3,7 +3,7 @@
     scheduler.set_timesteps(50)                       # or leave it at all T steps
     samples = sample(model, scheduler, 64, generator=torch.Generator().manual_seed(0))
 
-The loop is the same for every sampler: start from pure static x_T ~ N(0, I), then for each timestep
+The loop is the same for every sampler: start from pure static x_{T-1} ~ N(0, I), then for each timestep
 ask the model for the noise and let the scheduler take one step (DDPM: ``NoiseScheduler``; DDIM:
 ``DDIMScheduler``, with ``eta``).
 """
@@ -11,6 +11,7 @@ ask the model for the noise and let the scheduler take one step (DDPM: ``NoiseSc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -21,11 +22,13 @@ from .scheduler import NoiseScheduler
 
 @dataclass
 class Trajectory:
-    """What the loop saw: the timesteps, and after each step x_{t-1} and the model's guess x0_hat (on the CPU)."""
+    """What the loop saw, on the CPU: the static it started from, the timesteps, and for the step from each
+    timestep the sample it landed on and the model's guess x0_hat made on the way."""
 
-    timesteps: list[int] = field(default_factory=list)
-    samples: list[torch.Tensor] = field(default_factory=list)
-    x0_guesses: list[torch.Tensor] = field(default_factory=list)
+    timesteps: list[int] = field(default_factory=list)  # the steps started from: scheduler.timesteps
+    samples: list[torch.Tensor] = field(default_factory=list)  # samples[k]: after the step from timesteps[k]
+    x0_guesses: list[torch.Tensor] = field(default_factory=list)  # x0_guesses[k]: the guess made at timesteps[k]
+    start: torch.Tensor | None = None  # x_{T-1}: the pure static the run started from
 
 
 def sample_shape(model: nn.Module) -> tuple[int, ...]:
@@ -57,8 +60,8 @@ def sample(model: nn.Module, scheduler: NoiseScheduler, n: int, *, eta: float = 
     model.eval()
     shape = tuple(shape) if shape is not None else sample_shape(model)
     gen_device = generator.device if generator is not None else device
-    x = torch.randn((n, *shape), generator=generator, device=gen_device).to(device)  # x_T: pure static
-    traj = Trajectory()
+    x = torch.randn((n, *shape), generator=generator, device=gen_device).to(device)  # x_{T-1}: pure static
+    traj = Trajectory(start=x.cpu() if keep_trajectory else None)
     steps = scheduler.timesteps.tolist()
     if progress:
         from tqdm.auto import tqdm
@@ -76,3 +79,51 @@ def sample(model: nn.Module, scheduler: NoiseScheduler, n: int, *, eta: float = 
             traj.samples.append(x.cpu())
             traj.x0_guesses.append(out.pred_original_sample.cpu())
     return (x, traj) if keep_trajectory else x
+
+
+class RunSpread(NamedTuple):
+    """What ``spread_between_runs`` measured (Lesson 3, section 3)."""
+
+    timesteps: torch.Tensor  # (S,) the code timestep of each sample measured: T-1 (the static) down to 0
+    spread: torch.Tensor  # (S,) the pixel std across runs at that timestep, averaged over pixels
+    final_spread: float  # the same for the finished samples (the clean pictures, clipped to [-1, 1])
+    samples: torch.Tensor  # (n, *shape) the finished samples, on the CPU
+
+    def at(self, t: int) -> float:
+        """The spread of the runs at code timestep ``t`` (one of ``timesteps``)."""
+        hits = (self.timesteps == int(t)).nonzero()
+        if hits.numel() == 0:
+            raise ValueError(f"t = {t} is not one of the measured timesteps.")
+        return float(self.spread[int(hits[0, 0])])
+
+
+@torch.no_grad()
+def spread_between_runs(model: nn.Module, scheduler: NoiseScheduler, n: int = 16, *, fresh_noise: bool = True,
+                        generator: torch.Generator | None = None, shape: tuple[int, ...] | None = None) -> RunSpread:
+    """How different ``n`` runs started from different static stay, at every step of the walk back (Lesson 3, sec. 3).
+
+    Runs ``scheduler`` over its ``timesteps`` (set them first) as ``sample`` does, with eta = 0 for a
+    ``DDIMScheduler``; ``fresh_noise=False`` leaves out DDPM's fresh noise (the mean of eq. 3.1 alone). The
+    spread of a batch x (n, C, H, W) is ``x.std(dim=0).mean()``: for each pixel the standard deviation across
+    the runs, averaged over the pixels. Pure static has spread about 1; real digits about 0.6.
+    """
+    if not fresh_noise and isinstance(scheduler, DDIMScheduler):
+        raise ValueError("fresh_noise=False is for DDPM's NoiseScheduler; DDIM with eta = 0 has no fresh noise.")
+    device = next(model.parameters()).device
+    model.eval()
+    shape = tuple(shape) if shape is not None else sample_shape(model)
+    gen_device = generator.device if generator is not None else device
+    x = torch.randn((n, *shape), generator=generator, device=gen_device).to(device)  # x_{T-1}: pure static
+    timesteps = scheduler.timesteps.tolist()
+    spread = []
+    for t in timesteps:
+        spread.append(float(x.std(dim=0).mean()))  # the runs at timestep t, before the step from t
+        eps_hat = model(x, torch.full((n,), t, device=device, dtype=torch.long))
+        if isinstance(scheduler, DDIMScheduler):
+            x = scheduler.step(eps_hat, t, x, eta=0.0).prev_sample
+        elif fresh_noise:
+            x = scheduler.step(eps_hat, t, x, generator=generator).prev_sample
+        else:
+            x = scheduler.step(eps_hat, t, x, variance_noise=torch.zeros_like(x)).prev_sample  # the mean alone
+    final = x.clamp(-1, 1) if len(shape) == 3 else x
+    return RunSpread(torch.tensor(timesteps), torch.tensor(spread), float(final.std(dim=0).mean()), final.cpu())

@@ -5,7 +5,9 @@ looks familiar later (``num_train_timesteps``, ``betas``, ``alphas``, ``alphas_c
 
 Conventions (stated once): timesteps run 0, 1, ..., T-1 with T = ``num_train_timesteps``.
 ``x_t`` is the picture after step t has added its noise, so ``alphas_cumprod[0]`` already includes
-``beta_0``: x_0 itself is the clean picture and sits "before" timestep 0.
+``beta_0``: x_0 itself is the clean picture and sits "before" timestep 0 (the sample at timestep 0 still
+carries noise of standard deviation sqrt(1 - alpha_bar_0)). Sampling starts from pure static x_{T-1} and the
+step from timestep 0 lands on the clean picture. The papers count 1..T: docs/notation.md puts both side by side.
 
 Equations (Ho et al. 2020, "Denoising Diffusion Probabilistic Models", eq. 2 and eq. 4):
     one step:    x_t = sqrt(1 - beta_t) * x_{t-1} + sqrt(beta_t) * eps          (Lesson 1, eq. 1.3)
@@ -188,6 +190,8 @@ class NoiseScheduler:
              generator: torch.Generator | None = None,
              variance_noise: torch.Tensor | None = None) -> SchedulerOutput:
         """One DDPM reverse step x_t -> x_{t-1} from the predicted noise (Ho et al. 2020, Algorithm 2; Lesson 3).
+
+        The step from t = 0 lands on the clean picture x_0 (alpha_bar = 1 there) and adds no noise.
 
         Same numbers as diffusers' ``DDPMScheduler.step`` (variance "fixed_small", epsilon prediction),
         including with ``set_timesteps`` (then "t-1" is the previous entry of ``timesteps``).

@@ -250,3 +250,23 @@ def test_add_noise_rejects_an_unbatched_image():
     x = torch.rand(3, 8, 8)
     with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
         s.add_noise(x, torch.randn_like(x), torch.tensor([1]))
+
+
+# ---------------------------------------------------------------- the numbers docs/notation.md quotes
+
+def test_notation_card():
+    """docs/notation.md: abar at the start, the noise left at code timestep 0, set_timesteps(20), paper index."""
+    from pathlib import Path
+
+    card = (Path(__file__).resolve().parent.parent / "docs" / "notation.md").read_text(encoding="utf-8")
+    s = NoiseScheduler(1000, beta_schedule="cosine")
+    abar = s.alphas_cumprod
+    assert f"{abar[-1].item():.1e}" == "2.4e-09" and "2.4 \\times 10^{-9}" in card
+    assert f"{(1 - abar[0]).sqrt().item():.4f}" == "0.0064" and "0.0064" in card
+    assert s.timesteps[:3].tolist() == [999, 998, 997] and s.timesteps[-1] == 0
+    s.set_timesteps(20)
+    assert s.timesteps[:2].tolist() == [950, 900] and s.timesteps[-2:].tolist() == [50, 0]
+    assert "[950, 900, ..., 50, 0]" in card
+    # the paper's alpha_bar_t (steps 1..T) is alphas_cumprod[t - 1]: a product over the first t alphas
+    for t_paper in (1, 2, 500, 1000):
+        assert torch.allclose(torch.prod(s.alphas[:t_paper]), abar[t_paper - 1], rtol=1e-5)
