@@ -356,7 +356,7 @@ def run_copy(plan: Plan, folder: Path, name: str, cell_timeout: float, on_cell=N
                 with open(log, "wb") as out:
                     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=target.parent, env=env)
                     try:
-                        results = _follow(proc, events, _code(plan.nb), on_cell, progress)
+                        results = _follow(proc, events, _code(plan.nb), on_cell, progress, cell_timeout)
                     finally:
                         if proc.poll() is None:  # Ctrl-C: pytest got it too and stops its kernel; give it a moment
                             try:
@@ -377,11 +377,12 @@ def run_copy(plan: Plan, folder: Path, name: str, cell_timeout: float, on_cell=N
     return results
 
 
-def _follow(proc: subprocess.Popen, events: Path, code: list, on_cell, progress) -> dict[int, CellResult]:
+def _follow(proc: subprocess.Popen, events: Path, code: list, on_cell, progress, cell_timeout: float
+            ) -> dict[int, CellResult]:
     """Read the plugin's events while nbval runs: show progress, collect each cell's result, and stop the run
     when the kernel has died."""
     results: dict[int, CellResult] = {}
-    start, offset, pending, running = time.monotonic(), 0, "", None
+    start, offset, pending, running, since = time.monotonic(), 0, "", None, time.monotonic()
     while True:
         finished = proc.poll() is not None
         if progress is not None:  # the clock ticks while a long cell runs
@@ -399,13 +400,15 @@ def _follow(proc: subprocess.Popen, events: Path, code: list, on_cell, progress)
             if i is None:
                 continue
             if ev["event"] == "start" and i < len(code):
-                running = i
+                running, since = i, time.monotonic()
             elif ev["event"] == "done":
                 results[i] = _cell_result(ev)
                 if on_cell:
                     on_cell(i, results[i])
-            elif ev["event"] == "dead":
-                results[i] = CellResult("the kernel died", "dead")
+            elif ev["event"] == "dead" and i not in results:
+                # nbval stops a kernel it could not interrupt at the time limit: that is a timeout
+                timed_out = time.monotonic() - since >= cell_timeout
+                results[i] = CellResult("timeout", "timeout") if timed_out else CellResult("the kernel died", "dead")
                 proc.terminate()  # nbval would wait for the cell time limit
                 proc.wait()
                 return results
@@ -602,8 +605,9 @@ def _watch_kernel() -> None:
         kernel = getattr(getattr(item, "parent", None), "kernel", None)
         process = getattr(getattr(getattr(kernel, "km", None), "provisioner", None), "process", None)
         if process is not None and process.poll() is not None and not _plugin.get("reported"):
-            _plugin["reported"] = True
-            _emit(event="dead", cell=getattr(item, "cell_num", None))
+            if _plugin.get("item") is item:  # still running that cell
+                _plugin["reported"] = True
+                _emit(event="dead", cell=getattr(item, "cell_num", None))
         time.sleep(0.5)
 
 
@@ -621,6 +625,7 @@ def pytest_runtest_setup(item) -> None:
 
 def pytest_runtest_logreport(report) -> None:
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        _plugin["item"] = None  # the cell is done: nbval stops the kernel after the last one, which is no death
         _emit(event="done", cell=_cell_number(report.nodeid), outcome=report.outcome,
               wasxfail=bool(getattr(report, "wasxfail", None)), text=report.longreprtext if report.failed or
               getattr(report, "wasxfail", None) else "")
