@@ -2,7 +2,7 @@
 
     python3 course.py          # first time: creates .venv and installs the course; then opens JupyterLab
     python3 course.py test     # installs the test extras if needed, then runs every test (pytest)
-    python3 course.py check notebooks/01_picture_to_static.ipynb   # which of your exercises pass (about a minute)
+    python3 course.py check notebooks/01_picture_to_static.ipynb   # which of your exercises pass (progress shown)
 
 Anything after the command is passed on: ``python3 course.py open --no-browser``,
 ``python3 course.py test -k scheduler``. Windows: ``py course.py`` works the same way.

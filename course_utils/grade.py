@@ -3,8 +3,8 @@
     python3 course.py check notebooks/01_picture_to_static.ipynb      (or: python -m course_utils.grade ...)
 
 Save the notebook first: the grader reads the file, not your open kernel. A path is read from the
-folder you are in. It takes about a minute a lesson on a laptop CPU, because the lesson runs with the
-short training of the course's tests (the lesson's own pictures are not the point here, the checks are).
+folder you are in. It runs the lesson with the short training of the course's tests (the checks are the
+point here, not the pictures): from 10 s (Lesson 0) to a few minutes (Lessons 2 and 3) on a 2-core CPU.
 
 How it works (not essential on first read):
 
@@ -539,7 +539,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python3 course.py check", description=__doc__.split("\n\n")[0],
         epilog=f"Each cell may run for --cell-timeout seconds (default {DEFAULT_CELL_TIMEOUT} s, that is "
-               f"{DEFAULT_CELL_TIMEOUT // 60} minutes) before it is stopped. A lesson takes about a minute.")
+               f"{DEFAULT_CELL_TIMEOUT // 60} minutes) before it is stopped. A lesson takes from 10 s (Lesson 0) to "
+               "a few minutes (Lessons 2 and 3) on a 2-core CPU.")
     parser.add_argument("notebooks", nargs="+", type=Path, help="notebook(s) to check, e.g. notebooks/00_welcome.ipynb")
     parser.add_argument("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT, metavar="SECONDS",
                         help=f"stop a cell that runs longer than this (default {DEFAULT_CELL_TIMEOUT} s)")
@@ -559,7 +560,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             planned = prepare(nb, shorten=not args.full)
             print(f"{nb}  (Lesson {planned.lesson[:2].lstrip('0') or '0'}: running it in a fresh kernel, "
-                  f"{'with its full settings: several minutes' if args.full else 'about a minute'})", flush=True)
+                  f"{'with its full settings' if args.full else 'with short training'})", flush=True)
             for note in planned.notes:
                 print(f"  note: {note}", flush=True)
             result = grade_notebook(nb, args.cell_timeout, progress=progress, on_exercise=show, planned=planned)
