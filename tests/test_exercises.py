@@ -4,7 +4,8 @@
 - Solution notebooks pass their checks (the nbval run itself is in the main pytest run: see
   pyproject.toml's testpaths; here each check is also run in a kernel).
 - Every check cell fails on the untouched learner stub, and no other cell fails there.
-- Every check fails, with the right one-line message, on each common wrong answer it claims to catch.
+- Every check fails, with the right one-line message, on each common wrong answer it claims to catch,
+  and passes other correct ways to write the exercise (tests/wrong_answers/lessonN.py).
 - A failing check shows one line, not a traceback.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import fast_copy
-from wrong_answers import WRONG_ANSWERS
+from wrong_answers import RIGHT_ANSWERS, WRONG_ANSWERS
 
 from course_utils.exercises import (
     BEGIN,
@@ -142,6 +143,32 @@ def test_check_catches_wrong_answer(lesson_kernel, notebook, function, wrong_cod
         assert fragment in reply["evalue"], f"expected the message to mention {fragment!r}, got: {reply['evalue']}"
         # one readable line, not a traceback into library code
         assert len(reply["traceback"]) == 1 and fragment in reply["traceback"][0]
+    finally:
+        assert run(exercise)["status"] == "ok"  # restore the solution for the next case
+        assert run(check)["status"] == "ok"
+
+
+def _right_cases():
+    for solution in SOLUTIONS:
+        nb = nbformat.read(solution, as_version=4)
+        names = [_exercise_function(c.source) for c in nb.cells if EXERCISE_TAG in tags(c)]
+        table = RIGHT_ANSWERS.get(solution.name, {})
+        assert set(table) <= set(names), f"right answers for unknown exercises in {solution.name}"
+        for name in names:
+            for i, code in enumerate(table.get(name, [])):
+                yield pytest.param(solution.name, name, code, id=f"{solution.stem}-{name}-right{i}")
+
+
+@pytest.mark.parametrize("notebook,function,right_code", list(_right_cases()))
+def test_check_passes_right_answer(lesson_kernel, notebook, function, right_code):
+    """Another correct way to write the exercise (an equivalent form) must pass its check."""
+    run, cells = lesson_kernel(notebook)
+    exercise, check = cells[function]
+    ok = run(_substitute(exercise, right_code))
+    assert ok["status"] == "ok", f"the right answer did not even define the function: {ok}"
+    reply = run(check)
+    try:
+        assert reply["status"] == "ok", f"{function}: the check FAILED on a correct answer:\n{right_code}\n{reply}"
     finally:
         assert run(exercise)["status"] == "ok"  # restore the solution for the next case
         assert run(check)["status"] == "ok"

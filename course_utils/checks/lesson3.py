@@ -91,10 +91,10 @@ def check_sample_loop(fn: Callable, ex: str) -> None:
     except ExerciseFailed:
         _loop_mistakes(ex, model, sched, want, n, finished=False)  # what the model saw may name the mistake
         raise
-    _loop_mistakes(ex, model, sched, want, n, finished=True)
-    seen = list(model.seen)
     if got is None:
         _fail(ex, "your function returned None: replace the stub's None with your code (and keep the `return`).")
+    _loop_mistakes(ex, model, sched, want, n, finished=True)
+    seen = list(model.seen)
     if any(isinstance(t, torch.Tensor) and torch.is_floating_point(t) for t in seen):
         _fail(ex, "the model got floating-point timesteps: give it integers, torch.full((n,), t) with an int t.")
     if not all(isinstance(t, torch.Tensor) and t.shape == (n,) for t in seen):

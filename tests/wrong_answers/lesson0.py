@@ -13,7 +13,17 @@ WRONG_ANSWERS = {
         ("x = pixels / 255 - 0.5", "[-0.5, 0.5]"),
         ("x = pixels.tolist()", "expected a torch.Tensor"),
         ("x = torch.zeros_like(pixels)", "all zeros"),
+        ('x = 2 * pixels / 255 - 1', 'wrong on uint8 pixels'),
+        ('x = pixels.clone()\nx /= 127.5\nx -= 1', 'in-place arithmetic on integer pixels'),
+        ('x = pixels / 128 - 1', 'not by 128'),
+        ('x = (2 * pixels - 255) / 255', 'wraps around'),
     ],
 }
 
-RIGHT_ANSWERS: dict[str, list[str]] = {}
+RIGHT_ANSWERS: dict[str, list[str]] = {
+    "to_model_range": [
+        'x = pixels / 127.5 - 1',
+        'x = 2 * pixels.float() / 255 - 1',
+        'x = 2 * (pixels / 255) - 1',
+    ],
+}

@@ -14,6 +14,9 @@ WRONG_ANSWERS = {
         ("blurred = images * torch.exp(-lam * sigma**2 / 2)", "pixel space"),
         ("blurred = torch.zeros_like(images)", "all zeros"),
         ("blurred = images", "differ"),
+        ('coeffs = C_W @ images @ C_H.T\nblurred = C_W.T @ (coeffs * torch.exp(-lam * sigma**2 / 2)) @ C_H', 'C_H and C_W are swapped'),
+        ('blurred = C_H @ ((C_H.T @ images @ C_W) * torch.exp(-lam * sigma**2 / 2)) @ C_W.T', 'the transforms go the wrong way round'),
+        ('blurred = C_H.T @ ((C_H @ images @ C_W) * torch.exp(-lam * sigma**2 / 2)) @ C_W.T', 'wrong along W'),
     ],
     "forward_step": [
         ("x_t = (1 - beta_t) * x_prev + beta_t * eps", "square roots are missing"),
@@ -24,6 +27,8 @@ WRONG_ANSWERS = {
         ("x_t = (1 - beta_t) * x_prev + math.sqrt(beta_t) * eps", "signal is scaled by (1 - beta_t)"),
         ("x_t = torch.sqrt(1 - beta_t) * x_prev + torch.sqrt(beta_t) * eps", "use math.sqrt"),
         ("x_prev.mul_(math.sqrt(1 - beta_t)).add_(math.sqrt(beta_t) * eps)\nx_t = x_prev", "in place"),
+        ('x_t = math.sqrt(1 - beta_t) * x_prev + math.sqrt(beta_t) * torch.randn_like(x_prev)', 'draws its own random numbers'),
+        ('x_t = math.sqrt(1 - beta_t**2) * x_prev + beta_t * eps', "as the noise's standard deviation"),
     ],
     "alphas_cumprod_from_betas": [
         ("alpha_bar = torch.cat([torch.ones(1), torch.cumprod(1 - betas, 0)[:-1]])", "off by one"),
@@ -32,6 +37,8 @@ WRONG_ANSWERS = {
         ("alpha_bar = 1 - betas", "alpha_t itself"),
         ("alpha_bar = 1 - torch.cumprod(1 - betas, 0)", "1 - alpha_bar_t"),
         ("alpha_bar = torch.prod(1 - betas)", "expected shape"),
+        ('alpha_bar = torch.cumsum(1 - betas, 0)', 'cumsum where cumprod belongs'),
+        ('alpha_bar = (1 - betas) ** torch.arange(1, len(betas) + 1)', 'to the power t + 1'),
     ],
     "q_sample": [
         (
@@ -85,7 +92,28 @@ WRONG_ANSWERS = {
             "x_t = a.sqrt() * x0 + (1 - a).sqrt() * eps",
             "differ",
         ),
+        ('a = scheduler.alphas[t].view(-1, 1, 1, 1)\nx_t = a.sqrt() * x0 + (1 - a).sqrt() * eps', 'you used alpha_t = 1 - beta_t, the one-step share'),
+        ('a = (1 - scheduler.betas[t]).view(-1, 1, 1, 1)\nx_t = a.sqrt() * x0 + (1 - a).sqrt() * eps', 'eq. 1.5 needs alpha_bar_t'),
+        ('a = alphas_cumprod[t].view(-1, 1, 1, 1)\nx_t = a.sqrt() * x0 + (1 - a.sqrt()) * eps', '1 - sqrt(alpha_bar_t)'),
+        ('a = alphas_cumprod[t].view(-1, 1, 1, 1)\nx_t = a.sqrt() * x0 + (1 - a).sqrt() * torch.randn_like(x0)', 'draws its own random numbers'),
     ],
 }
 
-RIGHT_ANSWERS: dict[str, list[str]] = {}
+RIGHT_ANSWERS: dict[str, list[str]] = {
+    "heat_blur": [
+        'tau = 0.5 * sigma * sigma\nblurred = C_H.T @ ((C_H @ images @ C_W.T) * (-tau * lam).exp()) @ C_W',
+        "coeffs = torch.einsum('hi,ncij,wj->nchw', C_H, images, C_W)\nblurred = torch.einsum('hi,nchw,wj->ncij', C_H, coeffs * torch.exp(-lam * sigma**2 / 2), C_W)",
+    ],
+    "forward_step": [
+        'x_t = (1 - beta_t) ** 0.5 * x_prev + beta_t ** 0.5 * eps',
+        'x_t = math.sqrt(1 - beta_t) * (x_prev + math.sqrt(beta_t / (1 - beta_t)) * eps)',
+    ],
+    "alphas_cumprod_from_betas": [
+        'alpha_bar = torch.exp(torch.cumsum(torch.log1p(-betas), dim=0))',
+        'alpha_bar = torch.empty_like(betas)\nrunning = 1.0\nfor i, b in enumerate(betas.tolist()):\n    running *= 1 - b\n    alpha_bar[i] = running',
+    ],
+    "q_sample": [
+        'x_t = alphas_cumprod[t].sqrt()[:, None, None, None] * x0 + (1 - alphas_cumprod[t])[:, None, None, None].sqrt() * eps',
+        's = torch.sqrt(alphas_cumprod[t]).reshape(-1, 1, 1, 1)\nx_t = s * x0 + torch.sqrt(1 - s**2) * eps',
+    ],
+}

@@ -15,6 +15,8 @@ WRONG_ANSWERS = {
         ("a = alphas_cumprod[t[0]]\nx0_hat = (x_t - (1 - a).sqrt() * eps_hat) / a.sqrt()", "one timestep for the whole batch"),
         ("a = alphas_cumprod[t]\nx0_hat = (x_t - (1 - a).sqrt() * eps_hat) / a.sqrt()", "broadcast along the image width"),
         ("a = alphas_cumprod[t + 1].view(-1, 1, 1, 1)\nx0_hat = (x_t - (1 - a).sqrt() * eps_hat) / a.sqrt()", "off by one"),
+        ('a = alphas_cumprod[t].view(-1, 1, 1, 1)\nx0_hat = (x_t - (1 - a.sqrt()) * eps_hat) / a.sqrt()', '1 - sqrt(alpha_bar_t)'),
+        ('a = alphas_cumprod[t].view(-1, 1, 1, 1)\nx0_hat = x_t - (1 - a).sqrt() * eps_hat', "did not undo the signal's scale"),
     ],
     "diffusion_loss": [
         (
@@ -88,6 +90,11 @@ WRONG_ANSWERS = {
             "loss = ((model(a.sqrt() * x0 + (1 - a).sqrt() * eps, t) - eps) ** 2).mean()",
             "draw t first",
         ),
+        ('t = torch.randint(0, T, (N,), generator=generator)\neps = torch.randn(x0.shape, generator=generator)\na = alphas_cumprod[t].view(-1, 1, 1, 1)\nx_t = a.sqrt() * x0 + (1 - a).sqrt() * eps\nloss = ((model(x0, t) - eps) ** 2).mean()', 'given the clean picture x0'),
+        ('t = torch.randint(0, T, (N,), generator=generator)\neps = torch.randn(x0.shape, generator=generator)\na = alphas_cumprod[t]\nx_t = a.sqrt() * x0 + (1 - a).sqrt() * eps\nloss = ((model(x_t, t) - eps) ** 2).mean()', 'broadcast along the image width'),
+        ('t = torch.randint(0, T, (N,), generator=generator)\neps = torch.randn(x0.shape, generator=generator)\na = alphas_cumprod[t].view(-1, 1, 1, 1)\nx_t = a.sqrt() * x0 + (1 - a).sqrt() * eps\nloss = ((model(eps, t) - eps) ** 2).mean()', 'given the noise eps itself'),
+        ('t = torch.randint(0, T - 1, (N,), generator=generator)\neps = torch.randn(x0.shape, generator=generator)\na = alphas_cumprod[t].view(-1, 1, 1, 1)\nx_t = a.sqrt() * x0 + (1 - a).sqrt() * eps\nloss = ((model(x_t, t) - eps) ** 2).mean()', 'upper end is already exclusive'),
+        ('t = torch.randint(0, T, (N,), generator=generator)\neps = torch.randn_like(x0)\na = alphas_cumprod[t].view(-1, 1, 1, 1)\nx_t = a.sqrt() * x0 + (1 - a).sqrt() * eps\nloss = ((model(x_t, t) - eps) ** 2).mean()', 'eps drawn right after t'),
     ],
     "timestep_embedding": [
         (
@@ -111,6 +118,8 @@ WRONG_ANSWERS = {
             "go up instead of down",
         ),
         ("emb = t.float()[:, None].expand(-1, dim)", "differ"),
+        ('w = torch.exp(-math.log(10000.0) * torch.arange(1, half + 1) / half)\nemb = torch.cat([torch.sin(t[:, None] * w), torch.cos(t[:, None] * w)], dim=1)', 'starts at i = 1'),
+        ('w = torch.exp(-math.log(10000.0) * torch.arange(half) / (half - 1))\nemb = torch.cat([torch.sin(t * w), torch.cos(t * w)], dim=1)', 'outer product'),
     ],
     "ideal_denoiser": [
         (
@@ -143,7 +152,25 @@ WRONG_ANSWERS = {
             "guess = torch.softmax(d2 / (2 * (1 - a)), dim=1) @ data",
             "far points",
         ),
+        ('a = alphas_cumprod[t]\nd2 = ((x_t[:, None] - a.sqrt() * data[None]) ** 2).sum(-1)\nguess = torch.exp(-d2 / (2 * (1 - a))) @ data', 'must sum to 1'),
+        ('a = alphas_cumprod[t]\nd2 = ((x_t[:, None] - a.sqrt() * data[None]) ** 2).sum(-1)\nguess = torch.softmax(-d2 / (2 * (1 - a)), dim=1) @ (a.sqrt() * data)', 'averaged the scaled points'),
     ],
 }
 
-RIGHT_ANSWERS: dict[str, list[str]] = {}
+RIGHT_ANSWERS: dict[str, list[str]] = {
+    "predict_x0": [
+        'a = alphas_cumprod[t].view(-1, 1, 1, 1)\nx0_hat = x_t / a.sqrt() - ((1 - a) / a).sqrt() * eps_hat',
+        'a = alphas_cumprod[t][:, None, None, None]\nx0_hat = (x_t - torch.sqrt(1 - a) * eps_hat) * torch.rsqrt(a)',
+    ],
+    "diffusion_loss": [
+        't = torch.randint(0, T, (N,), generator=generator)\neps = torch.randn(x0.shape, generator=generator)\na = alphas_cumprod[t].view(-1, 1, 1, 1)\nx_t = a.sqrt() * x0 + (1 - a).sqrt() * eps\nloss = torch.nn.functional.mse_loss(model(x_t, t), eps)',
+        't = torch.randint(0, T, (N,), generator=generator)\neps = torch.randn(x0.shape, generator=generator)\na = alphas_cumprod[t].view(-1, 1, 1, 1)\nx_t = a.sqrt() * x0 + (1 - a).sqrt() * eps\nloss = (model(x_t, t) - eps).pow(2).mean()',
+    ],
+    "ideal_denoiser": [
+        'a = alphas_cumprod[t]\nd2 = torch.cdist(x_t, a.sqrt() * data) ** 2\nguess = torch.softmax(-d2 / (2 * (1 - a)), dim=1) @ data',
+        'a = alphas_cumprod[t]\nd2 = ((x_t[:, None] - a.sqrt() * data[None]) ** 2).sum(-1)\nlogw = -d2 / (2 * (1 - a))\nguess = torch.exp(logw - torch.logsumexp(logw, dim=1, keepdim=True)) @ data',
+    ],
+    "timestep_embedding": [
+        'w = 10000 ** (-torch.arange(half) / (half - 1))\nangles = t[:, None] * w\nemb = torch.cat([angles.sin(), angles.cos()], dim=-1)',
+    ],
+}

@@ -34,7 +34,7 @@ WRONG_ANSWERS = {
             "x0_hat = (x_t - (1 - alpha_bar_t).sqrt() * eps_hat) / alpha_bar_t.sqrt()\n"
             "mean = (alpha_bar_prev.sqrt() * beta_t / (1 - alpha_bar_t)) * x0_hat + ((1 - beta_t).sqrt() * (1 - alpha_bar_prev) / (1 - alpha_bar_t)) * x_t\n"
             "x_prev = mean + ((1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta_t).sqrt() * z if t > 0 else mean",
-            "not clipped",
+            "unclipped x0_hat",
         ),
         (
             "x0_hat = ((x_t - (1 - alpha_bar_t).sqrt() * eps_hat) / alpha_bar_t.sqrt()).clamp(-1, 1)\n"
@@ -48,6 +48,12 @@ WRONG_ANSWERS = {
             "x_prev = mean + ((1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta_t).sqrt() * z if t > 1 else mean",
             "noise skipped at t = 1",
         ),
+        ('mean = (x_t - beta_t / (1 - alpha_bar_t).sqrt() * eps_hat) / (1 - beta_t).sqrt()\nx_prev = mean + ((1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta_t).sqrt() * z if t > 0 else mean', 'Algorithm 2 form'),
+        ('mean = (x_t - beta_t / (1 - alpha_bar_t).sqrt() * eps_hat) / (1 - beta_t).sqrt()\nx_prev = mean + beta_t.sqrt() * z if t > 0 else mean', 'sigma_t^2 = beta_t'),
+        ('alpha_t = 1 - beta_t\nmean = (x_t - beta_t / (1 - alpha_t).sqrt() * eps_hat) / alpha_t.sqrt()\nx_prev = mean + ((1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta_t).sqrt() * z if t > 0 else mean', 'you used alpha_t = 1 - beta_t, the one-step share'),
+        ('alpha_t = 1 - beta_t\nx0_hat = ((x_t - (1 - alpha_t).sqrt() * eps_hat) / alpha_t.sqrt()).clamp(-1, 1)\nmean = (alpha_bar_prev.sqrt() * beta_t / (1 - alpha_bar_t)) * x0_hat + ((1 - beta_t).sqrt() * (1 - alpha_bar_prev) / (1 - alpha_bar_t)) * x_t\nx_prev = mean + ((1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta_t).sqrt() * z if t > 0 else mean', 'one-step share, where alpha_bar_t, the product up to t, belongs in x0_hat'),
+        ('mean = (x_t - beta_t / (1 - alpha_bar_t).sqrt() * eps_hat) / alpha_bar_t.sqrt()\nx_prev = mean + ((1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta_t).sqrt() * z if t > 0 else mean', 'divided by sqrt(alpha_bar_t)'),
+        ('x0_hat = ((x_t - (1 - alpha_bar_t).sqrt() * eps_hat) / alpha_bar_t.sqrt()).clamp(-1, 1)\nmean = (alpha_bar_prev.sqrt() * beta_t / (1 - alpha_bar_t)) * x0_hat + ((1 - beta_t).sqrt() * (1 - alpha_bar_prev) / (1 - alpha_bar_t)) * x_t\nx_prev = mean + ((1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta_t).sqrt() * torch.randn_like(x_t) if t > 0 else mean', 'draws its own random numbers'),
     ],
     "sample_loop": [
         (
@@ -80,6 +86,11 @@ WRONG_ANSWERS = {
             "    x = scheduler.step(model(x, torch.full((n,), float(t))), t, x, generator=generator).prev_sample",
             "floating-point timesteps",
         ),
+        ('scheduler.set_timesteps(50)\nx = torch.randn((n, 1, 8, 8), generator=generator)\nfor t in scheduler.timesteps.tolist():\n    x = scheduler.step(model(x, torch.full((n,), t)), t, x, generator=generator).prev_sample', 'called scheduler.set_timesteps(...) itself'),
+        ('x = torch.randn((n, 1, 8, 8), generator=generator)\nfor t in scheduler.timesteps.tolist()[:-1]:\n    x = scheduler.step(model(x, torch.full((n,), t)), t, x, generator=generator).prev_sample', 'skipped timestep 0'),
+        ('x = torch.randn((64, 1, 8, 8), generator=generator)\nfor t in scheduler.timesteps.tolist():\n    x = scheduler.step(model(x, torch.full((n,), t)), t, x, generator=generator).prev_sample', 'you drew 64 samples; draw n'),
+        ('x = torch.randn((n, 1, 8, 8), generator=generator)\nfor t in range(999, -1, -1):\n    x = scheduler.step(model(x, torch.full((n,), t)), t, x, generator=generator).prev_sample', 'not one of scheduler.timesteps'),
+        ('x = torch.randn((n, 1, 8, 8), generator=generator)\nfor t in scheduler.timesteps.tolist():\n    x = scheduler.step(model(x, torch.full((n,), t)), t, x).prev_sample', 'same seed gave different samples'),
     ],
     "ddim_step": [
         (
@@ -112,7 +123,22 @@ WRONG_ANSWERS = {
             "x_prev = alpha_bar_prev.sqrt() * x0_hat + (1 - alpha_bar_prev - sigma**2).sqrt() * eps_clipped + sigma * z",
             "re-derived from the clipped",
         ),
+        ('x0_hat = ((x_t - (1 - alpha_bar_t).sqrt() * eps_hat) / alpha_bar_t.sqrt()).clamp(-1, 1)\nsigma = eta * (1 - alpha_bar_prev) / (1 - alpha_bar_t) * (1 - alpha_bar_t / alpha_bar_prev)\nx_prev = alpha_bar_prev.sqrt() * x0_hat + (1 - alpha_bar_prev - sigma**2).sqrt() * eps_hat + sigma * z', 'sigma_t is a standard deviation'),
+        ('x0_hat = ((x_t - (1 - alpha_bar_t).sqrt() * eps_hat) / alpha_bar_t.sqrt()).clamp(-1, 1)\nsigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar_t) * (1 - alpha_bar_t / alpha_bar_prev)).sqrt()\nx_prev = alpha_bar_prev.sqrt() * x0_hat + (1 - alpha_bar_prev - sigma**2).sqrt() * eps_hat + sigma * torch.randn_like(x_t)', 'draws its own random numbers'),
+        ('x0_hat = ((x_t - (1 - alpha_bar_t).sqrt() * eps_hat) / alpha_bar_t.sqrt()).clamp(-1, 1)\nsigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar_t) * (1 - alpha_bar_t / alpha_bar_prev)).sqrt()\nx_prev = alpha_bar_prev.sqrt() * x0_hat + (1 - alpha_bar_prev - sigma**2).sqrt() * eps_hat', 'you left it out'),
+        ('x0_hat = ((x_t - (1 - alpha_bar_t).sqrt() * eps_hat) / alpha_bar_t.sqrt()).clamp(-1, 1)\nx_prev = alpha_bar_prev.sqrt() * x0_hat + (1 - alpha_bar_prev).sqrt() * eps_hat', 'deterministic step (eta = 0) for every eta'),
     ],
 }
 
-RIGHT_ANSWERS: dict[str, list[str]] = {}
+RIGHT_ANSWERS: dict[str, list[str]] = {
+    "ddpm_step": [
+        'x0_hat = ((x_t - (1 - alpha_bar_t).sqrt() * eps_hat) / alpha_bar_t.sqrt()).clamp(-1, 1)\nmean = (alpha_bar_prev.sqrt() * beta_t / (1 - alpha_bar_t)) * x0_hat + ((1 - beta_t).sqrt() * (1 - alpha_bar_prev) / (1 - alpha_bar_t)) * x_t\nx_prev = mean + ((1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta_t).sqrt() * z',
+        'x0_hat = ((x_t - (1 - alpha_bar_t).sqrt() * eps_hat) / alpha_bar_t.sqrt()).clamp(-1, 1)\nmean = (alpha_bar_prev.sqrt() * beta_t * x0_hat + (1 - beta_t).sqrt() * (1 - alpha_bar_prev) * x_t) / (1 - alpha_bar_t)\nx_prev = mean + ((1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta_t).sqrt() * z if t > 0 else mean',
+    ],
+    "sample_loop": [
+        'x = torch.randn((n, 1, 8, 8), generator=generator)\nfor t in scheduler.timesteps:\n    x = scheduler.step(model(x, t.repeat(n)), t, x, generator=generator).prev_sample',
+    ],
+    "ddim_step": [
+        'x0_hat = ((x_t - (1 - alpha_bar_t).sqrt() * eps_hat) / alpha_bar_t.sqrt()).clamp(-1, 1)\nsigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar_t)).sqrt() * (1 - alpha_bar_t / alpha_bar_prev).sqrt()\nx_prev = alpha_bar_prev.sqrt() * x0_hat + (1 - alpha_bar_prev - sigma**2).sqrt() * eps_hat + sigma * z',
+    ],
+}
