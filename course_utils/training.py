@@ -187,7 +187,8 @@ def _call_loss_fn(loss_fn: Callable, model: nn.Module, x0: torch.Tensor, alphas_
             raise ValueError("loss_fn returned a loss without a gradient: return the tensor itself, without "
                              ".detach() or .item(), so that training can call loss.backward().")
         if not bool(torch.isfinite(loss.detach())):
-            raise ValueError(f"loss_fn returned {float(loss.detach()):.4g} on the first batch: the loss must be finite.")
+            raise ValueError(f"loss_fn returned {float(loss.detach()):.4g} on the first batch: "
+                             "the loss must be finite.")
     return loss
 
 
