@@ -5,7 +5,8 @@
     python3 course.py check notebooks/01_picture_to_static.ipynb   # which of your exercises pass (progress shown)
 
 Anything after the command is passed on: ``python3 course.py open --no-browser``,
-``python3 course.py test -k scheduler``. Windows: ``py course.py`` works the same way.
+``python3 course.py test -k scheduler``; ``python3 course.py open --help`` shows JupyterLab's options,
+``python3 course.py test --help`` pytest's. Windows: ``py course.py`` works the same way.
 """
 
 from __future__ import annotations
@@ -25,21 +26,64 @@ def venv_python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
+REQUIRED = ("torch", "numpy", "matplotlib", "ipywidgets", "jupyterlab", "nbval", "sklearn", "tqdm", "safetensors",
+            "scipy", "course_utils")  # what pyproject.toml installs, by import name
+
+
+def make_venv(py: Path) -> None:
+    """Create .venv, or repair one whose python is missing (say, made by another Python that is gone).
+
+    Symlinks on Linux and macOS, as ``python3 -m venv`` makes them: copying the interpreter over a
+    symlink that already points at it fails (shutil.SameFileError). ``upgrade`` keeps what is installed.
+    """
+    repair = VENV.exists()
+    print(("Repairing" if repair else "Creating") + f" the virtual environment in {VENV} ...", flush=True)
+    try:
+        venv.EnvBuilder(with_pip=True, symlinks=os.name != "nt", upgrade=repair).create(VENV)
+    except Exception as err:  # noqa: BLE001  (any failure here gets the same advice)
+        sys.exit(f"Could not {'repair' if repair else 'create'} {VENV} ({type(err).__name__}: {err}).\n"
+                 f"Delete the folder and run this command again: it makes a fresh one.")
+    if not py.exists():
+        sys.exit(f"{VENV} has no {py.relative_to(VENV)} even after repairing it: delete the folder and run "
+                 "this command again.")
+    for stamp in VENV.glob(".installed-*"):  # make the next step check what is installed
+        stamp.unlink()
+
+
+def missing_packages(py: Path, extras: str) -> list[str]:
+    """The required packages the venv cannot find (a fast look-up: nothing is imported)."""
+    names = REQUIRED + (("pytest", "nbformat", "nbclient", "yaml", "diffusers") if extras == "test" else ())
+    code = ("import importlib.util as u, sys; "
+            "print(' '.join(m for m in sys.argv[1:] if u.find_spec(m) is None))")
+    out = subprocess.run([str(py), "-c", code, *names], capture_output=True, text=True, cwd=ROOT)
+    if out.returncode != 0:
+        return list(names)
+    return out.stdout.split()
+
+
 def ensure_installed(extras: str) -> Path:
-    """Create .venv and ``pip install -e .[extras]`` into it, unless pyproject.toml is unchanged since last time."""
+    """Create .venv and ``pip install -e .[extras]`` into it, unless pyproject.toml is unchanged since last
+    time and every required package is still there."""
     if sys.version_info < (3, 10):  # noqa: UP036  (this file runs on whatever python3 the learner has)
         sys.exit(f"This course needs Python 3.10 or newer; this is {sys.version.split()[0]}.")
     py = venv_python()
     if not py.exists():
-        print(f"Creating a virtual environment in {VENV} ...", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        make_venv(py)
     stamp = VENV / f".installed-{extras or 'base'}"
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if not stamp.exists() or stamp.read_text() != digest:
+    missing = missing_packages(py, extras) if stamp.exists() and stamp.read_text() == digest else None
+    if missing is None or missing:
         target = f".[{extras}]" if extras else "."
-        print(f"Installing the course into {VENV} (first time only: a few minutes) ...", flush=True)
-        subprocess.run([str(py), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", target],
-                       cwd=ROOT, check=True)
+        if missing:
+            print(f"{', '.join(missing)} missing from {VENV}: installing again ...", flush=True)
+        else:
+            print(f"Installing the course into {VENV} (first time only: a few minutes) ...", flush=True)
+        done = subprocess.run([str(py), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", target],
+                              cwd=ROOT)
+        if done.returncode != 0:
+            sys.exit(f"pip could not install the course into {VENV} (exit code {done.returncode}; its message "
+                     "is above). Check the network connection to the package index, or delete the folder and "
+                     "run this command again.")
         stamp.write_text(digest)
     return py
 
@@ -55,6 +99,9 @@ def run(cmd: list[str], cwd: Path | None = None) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if argv and argv[0] in ("-h", "--help", "help"):
+        print(__doc__)
+        return 0
     command, rest = (argv[0], argv[1:]) if argv and not argv[0].startswith("-") else ("open", argv)
     if command == "open":
         py = ensure_installed("")

@@ -1,0 +1,105 @@
+"""The launcher ``course.py``: it repairs a broken .venv, notices a missing package, and has its own --help."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_course(monkeypatch, root: Path):
+    spec = importlib.util.spec_from_file_location("course_launcher", ROOT / "course.py")
+    course = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(course)
+    monkeypatch.setattr(course, "ROOT", root)
+    monkeypatch.setattr(course, "VENV", root / ".venv")
+    return course
+
+
+def test_help_is_the_course_help_not_jupyterlab():
+    for flag in ("--help", "-h"):
+        out = subprocess.run([sys.executable, str(ROOT / "course.py"), flag], capture_output=True, text=True,
+                             timeout=30)
+        assert out.returncode == 0, out.stderr
+        assert "python3 course.py test" in out.stdout and "python3 course.py check" in out.stdout
+        assert "JupyterLab" not in out.stdout.split("\n")[0] and "--ServerApp" not in out.stdout
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symlinked venvs are the Linux/macOS case")
+def test_a_venv_whose_python_is_gone_is_repaired(monkeypatch, tmp_path):
+    # the README's CPU recipe makes .venv with `python3 -m venv` (symlinks); then its python disappears
+    # (say, the Python it pointed at was upgraded). Copying the interpreter over the remaining python3
+    # symlink used to fail with shutil.SameFileError on every run.
+    base = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(tmp_path / ".venv")
+    (tmp_path / ".venv/bin/python").unlink()
+    (tmp_path / ".venv/.installed-base").write_text("stale")
+    course = load_course(monkeypatch, tmp_path)
+    monkeypatch.setattr(course.venv, "EnvBuilder", _no_pip_builder(course.venv.EnvBuilder))
+    py = course.venv_python()
+    course.make_venv(py)
+    assert py.exists() and py.is_symlink() and Path(py).resolve() == base
+    assert subprocess.run([str(py), "-c", "print(1)"], capture_output=True, text=True).stdout.strip() == "1"
+    assert not list((tmp_path / ".venv").glob(".installed-*")), "the stamp must go, so what is installed is checked"
+
+
+def _no_pip_builder(cls):
+    """EnvBuilder as course.py calls it, but without ensurepip (seconds saved; the repair is the point)."""
+
+    def build(**kw):
+        kw["with_pip"] = False
+        return cls(**kw)
+
+    return build
+
+
+def test_a_missing_package_is_named_and_installed_again(monkeypatch, tmp_path, capsys):
+    venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(tmp_path / ".venv")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    course = load_course(monkeypatch, tmp_path)
+    py = course.venv_python()
+    missing = course.missing_packages(py, "test")
+    assert "torch" in missing and "course_utils" in missing and "diffusers" in missing
+    # with an up-to-date stamp, a venv without torch is installed into again, with the reason said first
+    import hashlib
+
+    digest = hashlib.sha256((tmp_path / "pyproject.toml").read_bytes()).hexdigest()
+    (tmp_path / ".venv/.installed-base").write_text(digest)
+    calls = []
+
+    def fake_run(cmd, cwd=None, **kw):
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, 0, stdout="torch", stderr="")
+
+    monkeypatch.setattr(course.subprocess, "run", fake_run)
+    monkeypatch.setattr(course, "missing_packages", lambda py, extras: ["torch"])
+    course.ensure_installed("")
+    assert any("pip" in c and "install" in c for c in calls), calls
+    assert "torch missing from" in capsys.readouterr().out
+
+
+def test_a_failed_install_says_what_to_do(monkeypatch, tmp_path):
+    venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(tmp_path / ".venv")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    course = load_course(monkeypatch, tmp_path)
+    monkeypatch.setattr(course.subprocess, "run", lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1))
+    with pytest.raises(SystemExit, match="pip could not install the course"):
+        course.ensure_installed("")
+
+
+def test_the_install_leaves_the_checkout_clean():
+    # `pip install -e .` writes course_utils.egg-info/: it must be ignored, never tracked
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    assert not [f for f in tracked if ".egg-info" in f]
+    ignored = subprocess.run(["git", "check-ignore", "-q", "course_utils.egg-info/PKG-INFO"], cwd=ROOT)
+    assert ignored.returncode == 0, "course_utils.egg-info/ must be in .gitignore"
