@@ -3,6 +3,7 @@
     python scripts/benchmark.py                 # everything; writes benchmarks/results.md (about 15 minutes)
     python scripts/benchmark.py --update-readme # and copies the tables into README.md
     python scripts/benchmark.py --only-browser  # only the browser part (about 5 minutes)
+    python scripts/benchmark.py --unet-compare  # and the course U-Net against diffusers' UNet2DModel (+4-5 minutes)
 
 What it measures:
 - notebook runtime: every code cell of the solution notebook, in a fresh kernel, wall clock;
@@ -20,6 +21,9 @@ What it measures:
   kernel's resident memory and the page's JS heap and DOM size before and after each round. Lesson 0's
   slider once more with the kernel's handler slowed to 50 ms per move (slower than the moves come).
   A lesson that fails in the browser is reported in the table and the others still run.
+- with --unet-compare: the course's U-Net against diffusers' UNet2DModel of about the same size, same loop,
+  same data, same seconds of training each, held-out loss and Lesson 3's sample metrics
+  (scripts/unet_side_by_side.py, which also runs alone).
 """
 
 from __future__ import annotations
@@ -285,6 +289,10 @@ def main() -> int:
     parser.add_argument("--update-readme", action="store_true", help="also put the tables into README.md")
     parser.add_argument("--no-browser", action="store_true", help="skip the browser measurements")
     parser.add_argument("--only-browser", action="store_true", help="only the browser measurements (printed)")
+    parser.add_argument("--unet-compare", action="store_true",
+                        help="also the course U-Net against diffusers' UNet2DModel (scripts/unet_side_by_side.py)")
+    parser.add_argument("--unet-seconds", type=float, default=90.0,
+                        help="with --unet-compare: training seconds per model (default 90)")
     args = parser.parse_args()
     os.environ.setdefault("MPLBACKEND", "Agg")
     if args.only_browser:
@@ -312,6 +320,14 @@ def main() -> int:
         lines += [f"| `{name}` | {label} | {v} |" for name, label, v in extras]
     print("sampler table ...", flush=True)
     lines += [""] + sampler_table()
+    unet = None
+    if args.unet_compare:
+        print("course U-Net against diffusers' UNet2DModel ...", flush=True)
+        sys.path.insert(0, str(ROOT / "scripts"))
+        from unet_side_by_side import compare
+
+        unet = compare(seconds=args.unet_seconds)
+        lines += [""] + unet["lines"]
     browser = {"skipped": "--no-browser"}
     if not args.no_browser:
         print("browser ...", flush=True)
@@ -321,7 +337,7 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(table)
     args.json.write_text(json.dumps({"machine": machine(), "date": date.today().isoformat(), "results": results,
-                                     "browser": browser},
+                                     "browser": browser, **({"unet_compare": unet} if unet else {})},
                                     indent=2) + "\n")
     print(table)
     if args.update_readme:
