@@ -5,6 +5,10 @@ Not essential on first read: plumbing that turns bad input into a readable Value
 
 from __future__ import annotations
 
+import math
+import numbers
+
+import numpy as np
 import torch
 
 
@@ -17,39 +21,111 @@ def as_float_tensor(x, name: str) -> torch.Tensor:
                 f"Convert it with {name}.float()."
             )
         return x
-    try:
-        import numpy as np
-
-        if isinstance(x, np.ndarray):
-            if not np.issubdtype(x.dtype, np.floating):
-                raise TypeError(f"{name} must hold floating-point numbers, got a numpy array of dtype {x.dtype}.")
-            return torch.from_numpy(x)
-    except ImportError:  # pragma: no cover - numpy ships with torch installs here
-        pass
+    if isinstance(x, np.ndarray):
+        if not np.issubdtype(x.dtype, np.floating):
+            raise TypeError(f"{name} must hold floating-point numbers, got a numpy array of dtype {x.dtype}.")
+        return torch.from_numpy(x)
     raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}.")
 
 
+def check_finite(x: torch.Tensor, name: str) -> None:
+    """Raise a ValueError saying how many NaN and inf values ``x`` holds, if any (a NaN passes every range check)."""
+    if not torch.is_floating_point(x) or x.numel() == 0:
+        return
+    finite = torch.isfinite(x)
+    if bool(finite.all()):
+        return
+    n_nan = int(torch.isnan(x).sum())
+    n_inf = int((~finite).sum()) - n_nan
+    raise ValueError(
+        f"{name} holds {n_nan} NaN and {n_inf} inf value(s) out of {x.numel()}: every value must be a finite "
+        f"number. Find where they come from (torch.isnan({name}).nonzero() lists the NaNs); a diverged "
+        "training run or a division by zero are the usual causes."
+    )
+
+
 def check_image_batch(x: torch.Tensor, name: str, *, check_range: bool = True) -> None:
-    """Images are (N, C, H, W) with values in [-1, 1]; say so clearly when they are not."""
+    """Images are (N, C, H, W) with finite values in [-1, 1]; say so clearly when they are not."""
     if x.ndim != 4:
         raise ValueError(
             f"{name} must be a batch of images shaped (N, C, H, W), got {x.ndim} dimension(s) "
             f"with shape {tuple(x.shape)}. For one image use {name}[None]."
         )
     if check_range and x.numel() > 0:
+        check_finite(x, name)  # NaN compares False with everything: the range check alone lets it through
         lo, hi = float(x.min()), float(x.max())
         if lo < -1.0 - 1e-4 or hi > 1.0 + 1e-4:
-            hint = " It looks like [0, 255]: use x / 127.5 - 1." if hi > 2 else ""
+            hint = " It looks like [0, 255]: use x / 127.5 - 1." if hi > 16 + 1e-4 else ""
+            hint = hint or (" If these are scikit-learn's digits (0..16), use x / 8 - 1 (cu.load_digits() "
+                            "is already in [-1, 1])." if hi > 2 and lo >= 0 else "")
             hint = hint or (" It looks like [0, 1]: use 2 * x - 1." if lo >= 0 else "")
             raise ValueError(f"{name} must have values in [-1, 1], got values in [{lo:.3g}, {hi:.3g}].{hint}")
 
 
+def is_int(x) -> bool:
+    """True for Python and numpy integers (``numbers.Integral``), False for bools (which are ints in Python)."""
+    return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
+
+
+def check_positive_int(value, name: str, *, minimum: int = 1, error=ValueError) -> int:
+    """``value`` as a Python int if it is an integer (numpy ints too, bools not) >= ``minimum``; else ``error``."""
+    if not is_int(value) or int(value) < minimum:
+        what = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise error(f"{name} must be {what}, got {value!r}.")
+    return int(value)
+
+
+def check_real(value, name: str, *, low: float | None = None, high: float | None = None,
+               low_open: bool = False, high_open: bool = False, what: str = "") -> float:
+    """``value`` as a float if it is a finite real number in the given interval; else a ValueError saying which."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        lo = "" if low is None else ("(" if low_open else "[") + f"{low:g}"
+        hi = "" if high is None else f"{high:g}" + (")" if high_open else "]")
+        interval = f" in {lo}, {hi}" if low is not None and high is not None else (
+            f" {'>' if low_open else '>='} {low:g}" if low is not None else f" {'<' if high_open else '<='} {high:g}")
+        raise ValueError(f"{name} must be a finite number{interval}{what}, got {value!r}.")
+    return float(value)
+
+
+def check_timestep_scalar(timestep, num_train_timesteps: int, name: str = "timestep") -> int:
+    """One timestep for a whole batch, as an int in 0 .. T-1.
+
+    Accepts Python and numpy integers, one-element integer tensors (a loop over ``scheduler.timesteps`` gives
+    0-d ones), and floats only when they are whole numbers (500.0); 500.7 is refused, never truncated.
+    """
+    T = num_train_timesteps
+    if isinstance(timestep, (bool, np.bool_)) or (isinstance(timestep, torch.Tensor)
+                                                  and timestep.dtype == torch.bool):
+        raise TypeError(f"{name} must be an integer in 0..{T - 1}, got a bool.")
+    if isinstance(timestep, (torch.Tensor, np.ndarray)):
+        if (timestep.size if isinstance(timestep, np.ndarray) else timestep.numel()) != 1:
+            raise ValueError(f"{name} must be one integer for the whole batch, got shape {tuple(timestep.shape)}.")
+        timestep = timestep.item()
+    if is_int(timestep):
+        value = int(timestep)
+    elif isinstance(timestep, numbers.Real) and math.isfinite(timestep) and float(timestep).is_integer():
+        value = int(timestep)  # 500.0: a whole number written as a float
+    elif isinstance(timestep, numbers.Real):
+        raise TypeError(f"{name} must be a whole number (timesteps index the schedule: 0, 1, ..., {T - 1}), "
+                        f"got {timestep!r}. Round it yourself if you mean to: int(round(t)).")
+    else:
+        raise TypeError(f"{name} must be an int in 0..{T - 1}, got {type(timestep).__name__}.")
+    if not 0 <= value < T:
+        raise ValueError(f"{name} must lie in 0..{T - 1} (timesteps count from 0 to T-1 with T={T}), got {value}.")
+    return value
+
+
 def check_timesteps(timesteps, num_train_timesteps: int, batch: int | None, name: str = "timesteps") -> torch.Tensor:
     """Timesteps are integers in 0 .. T-1: a scalar or one per example, shape (N,)."""
-    if isinstance(timesteps, bool):
+    if isinstance(timesteps, (bool, np.bool_)):
         raise TypeError(f"{name} must be integers in 0..{num_train_timesteps - 1}, got a bool.")
-    if isinstance(timesteps, int):
-        timesteps = torch.tensor([timesteps])
+    if is_int(timesteps):
+        timesteps = torch.tensor([int(timesteps)])
     elif not isinstance(timesteps, torch.Tensor):
         try:
             timesteps = torch.as_tensor(timesteps)

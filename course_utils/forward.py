@@ -30,10 +30,11 @@ while a picture's power P_k falls steeply with the frequency. SNR_k(t) = alpha_b
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 
-from ._validate import as_float_tensor, check_image_batch, check_timesteps
+from ._validate import as_float_tensor, check_image_batch, check_real, check_timesteps
 from .scheduler import NoiseScheduler
 
 
@@ -65,7 +66,7 @@ def heat_frequencies(height: int, width: int, *, dtype=torch.float32, device=Non
 
 
 def _sigma_per_image(sigma, n: int, ref: torch.Tensor) -> torch.Tensor:
-    if isinstance(sigma, (int, float)):
+    if isinstance(sigma, numbers.Real) and not isinstance(sigma, bool):  # numpy floats too
         sigma = torch.full((n,), float(sigma))
     elif isinstance(sigma, torch.Tensor):
         if sigma.ndim == 0:
@@ -82,6 +83,12 @@ def _sigma_per_image(sigma, n: int, ref: torch.Tensor) -> torch.Tensor:
     if bool((sigma < 0).any()) or not bool(torch.isfinite(sigma).all()):
         raise ValueError(f"sigma (the blur width in pixels) must be finite and >= 0, got {sigma.tolist()[:4]}.")
     return sigma
+
+
+def _check_d_min(d_min) -> float:
+    """d_min is the share of every frequency the blur keeps: 0 keeps nothing extra, 1 would keep everything."""
+    return check_real(d_min, "d_min", low=0.0, high=1.0, high_open=True,
+                      what=" (the share of every frequency the blur keeps at least)")
 
 
 def _damping(lam: torch.Tensor, sigma: torch.Tensor, d_min: float) -> torch.Tensor:
@@ -105,6 +112,7 @@ def blur(images: torch.Tensor, sigma, *, d_min: float = 0.0) -> torch.Tensor:
     """
     x = as_float_tensor(images, "images")
     check_image_batch(x, "images")
+    d_min = _check_d_min(d_min)
     n, _, h, w = x.shape
     s = _sigma_per_image(sigma, n, x)
     if not bool((s > 0).any()):
@@ -132,8 +140,7 @@ class BlurToStatic:
             raise TypeError(f"scheduler must be a NoiseScheduler, got {type(scheduler).__name__}.")
         if not (max_blur_sigma >= 0 and math.isfinite(max_blur_sigma)):
             raise ValueError(f"max_blur_sigma must be a finite number >= 0 (pixels), got {max_blur_sigma}.")
-        if not (0.0 <= d_min < 1.0):
-            raise ValueError(f"d_min must be in [0, 1), got {d_min}.")
+        d_min = _check_d_min(d_min)
         self.scheduler = scheduler
         self.max_blur_sigma = float(max_blur_sigma)
         self.d_min = d_min

@@ -360,7 +360,7 @@ def test_blur_to_static_errors(digits):
         BlurToStatic(s, max_blur_sigma=-1.0)
     with pytest.raises(ValueError, match="max_blur_sigma must be a finite number >= 0"):
         BlurToStatic(s, max_blur_sigma=float("nan"))
-    with pytest.raises(ValueError, match=r"d_min must be in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"d_min must be a finite number in \[0, 1\)"):
         BlurToStatic(s, d_min=1.0)
 
 
