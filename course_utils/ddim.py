@@ -2,15 +2,20 @@
 
 Same trained model, same noise schedule; only the reverse step changes. With eta = 0 the step is
 deterministic; with eta = 1 it adds as much fresh noise as DDPM's step. Same numbers as diffusers'
-``DDIMScheduler`` (defaults: clip_sample, set_alpha_to_one, "leading" spacing). Lesson 3 derives it.
+``DDIMScheduler`` (defaults: clip_sample, set_alpha_to_one, "leading" spacing; "trailing" too when n divides T).
+Lesson 3 derives it. Each step lands on the next entry of ``timesteps``; diffusers' DDIM lands on t - T // n
+instead, which is the same thing except for "trailing" with an n that does not divide T: with T = 1000 and
+n = 3 the timesteps are 999, 666, 332 and diffusers' step from 666 lands on 333, not on 332.
 """
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 
-from ._validate import as_float_tensor, check_timesteps
-from .scheduler import NoiseScheduler, SchedulerOutput, _randn_like
+from ._validate import as_float_tensor, check_timestep_scalar
+from .scheduler import NoiseScheduler, SchedulerOutput, _randn_like, check_variance_noise
 
 
 class DDIMScheduler(NoiseScheduler):
@@ -26,15 +31,17 @@ class DDIMScheduler(NoiseScheduler):
         if self.num_inference_steps is None:
             raise ValueError("call set_timesteps(num_inference_steps) before step: DDIM needs to know how far "
                              "each step jumps.")
-        if not (isinstance(eta, (int, float)) and 0 <= eta <= 1):
+        if not (isinstance(eta, numbers.Real) and not isinstance(eta, bool) and 0 <= eta <= 1):
             raise ValueError(f"eta must be a number from 0 to 1 (0: deterministic, 1: as much noise as DDPM), "
                              f"got {eta!r}.")
         eps = as_float_tensor(model_output, "model_output")
         x_t = as_float_tensor(sample, "sample")
         if eps.shape != x_t.shape:
             raise ValueError(f"model_output must have the shape of sample {tuple(x_t.shape)}, got {tuple(eps.shape)}.")
-        t = int(check_timesteps(int(timestep), self.num_train_timesteps, None)[0])
-        prev_t = self.previous_timestep(t)  # t - T // n, and an error for a t that is not in timesteps
+        t = check_timestep_scalar(timestep, self.num_train_timesteps)
+        if variance_noise is not None:
+            variance_noise = check_variance_noise(variance_noise, x_t)
+        prev_t = self.previous_timestep(t)  # the next entry of timesteps, and an error for a t that is not in them
         abar = self.alphas_cumprod.to(x_t.device)
         # 1. alpha_bar now and at the landing timestep (alpha_bar = 1 past the end: the clean picture)
         alpha_prod_t = abar[t]
@@ -51,12 +58,6 @@ class DDIMScheduler(NoiseScheduler):
         direction = (1 - alpha_prod_t_prev - std_dev_t**2) ** (0.5) * eps
         prev = alpha_prod_t_prev ** (0.5) * x0_hat + direction
         if eta > 0:
-            if variance_noise is None:
-                z = _randn_like(eps, generator)
-            else:
-                z = as_float_tensor(variance_noise, "variance_noise")
-                if z.shape != x_t.shape:
-                    raise ValueError(f"variance_noise must have the shape of sample {tuple(x_t.shape)}, "
-                                     f"got {tuple(z.shape)}.")
+            z = _randn_like(eps, generator) if variance_noise is None else variance_noise  # (N, ...)
             prev = prev + std_dev_t * z
         return SchedulerOutput(prev_sample=prev, pred_original_sample=x0_hat)

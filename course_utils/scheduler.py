@@ -20,11 +20,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
-from ._validate import as_float_tensor, check_image_batch, check_timesteps
+from ._validate import (
+    as_float_tensor,
+    check_image_batch,
+    check_positive_int,
+    check_real,
+    check_timestep_scalar,
+    check_timesteps,
+    is_int,
+)
 
 SCHEDULE_NAMES = ("linear", "cosine", "squaredcos_cap_v2")
+TIMESTEP_SPACINGS = ("leading", "trailing")
 
 
 def cosine_betas(num_train_timesteps: int, max_beta: float = 0.999) -> torch.Tensor:
@@ -57,6 +67,16 @@ def _randn_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Ten
     return torch.randn(x.shape, generator=generator, device=device, dtype=x.dtype).to(x.device)
 
 
+def check_variance_noise(variance_noise, sample: torch.Tensor) -> torch.Tensor:
+    """The z a reverse step adds: a float tensor of exactly the sample's shape (a scalar would be the same z
+    for every pixel, which is not noise)."""
+    z = as_float_tensor(variance_noise, "variance_noise")
+    if z.shape != sample.shape:
+        raise ValueError(f"variance_noise must have the shape of sample {tuple(sample.shape)} (one draw per value), "
+                         f"got {tuple(z.shape)}. Draw it with torch.randn(sample.shape, generator=g).")
+    return z
+
+
 class NoiseScheduler:
     """A DDPM noise schedule with diffusers' names (Lesson 1).
 
@@ -64,6 +84,8 @@ class NoiseScheduler:
         num_train_timesteps: T, the number of noising steps (timesteps are 0 .. T-1).
         beta_start, beta_end: the ends of the "linear" schedule (Ho et al. 2020 use 1e-4 and 0.02).
         beta_schedule: "linear" (DDPM) or "cosine" (improved DDPM; diffusers calls it "squaredcos_cap_v2").
+        clip_sample, clip_sample_range: clip the clean-picture guess of each reverse step to
+            [-clip_sample_range, clip_sample_range] (the data range, [-1, 1]).
 
     Attributes (all float32 tensors of shape (T,)):
         betas: beta_t, the variance of the noise added at step t.
@@ -80,8 +102,7 @@ class NoiseScheduler:
         clip_sample: bool = True,
         clip_sample_range: float = 1.0,
     ) -> None:
-        if isinstance(num_train_timesteps, bool) or not isinstance(num_train_timesteps, int) or num_train_timesteps < 1:
-            raise ValueError(f"num_train_timesteps must be a positive int, got {num_train_timesteps!r}.")
+        num_train_timesteps = check_positive_int(num_train_timesteps, "num_train_timesteps")  # np.int64 too
         if beta_schedule not in SCHEDULE_NAMES:
             raise ValueError(f"Unknown beta_schedule {beta_schedule!r}: expected one of {', '.join(SCHEDULE_NAMES)}.")
         if beta_schedule == "linear":
@@ -99,7 +120,12 @@ class NoiseScheduler:
         self.alphas_cumprod = torch.cumprod(self.alphas, dim=0)  # alpha_bar_t = alpha_0 * ... * alpha_t
         self.timesteps = torch.arange(num_train_timesteps - 1, -1, -1)  # reverse order, as in diffusers
         self.num_inference_steps: int | None = None
-        self.clip_sample, self.clip_sample_range = clip_sample, clip_sample_range
+        self.timestep_spacing = "leading"  # how set_timesteps spreads the sampling steps
+        if not isinstance(clip_sample, (bool, np.bool_)):
+            raise TypeError(f"clip_sample must be True or False, got {clip_sample!r}.")
+        clip_sample_range = check_real(clip_sample_range, "clip_sample_range", low=0, low_open=True,
+                                       what=" (the clean-picture guess is clipped to [-range, range])")
+        self.clip_sample, self.clip_sample_range = bool(clip_sample), clip_sample_range
 
     def __repr__(self) -> str:
         extra = f", beta_start={self.beta_start}, beta_end={self.beta_end}" if self.beta_schedule == "linear" else ""
@@ -160,27 +186,40 @@ class NoiseScheduler:
 
     # ---------------------------------------------------------------- reverse process (Lesson 3)
 
-    def set_timesteps(self, num_inference_steps: int) -> None:
-        """Use ``num_inference_steps`` evenly spaced timesteps for sampling (diffusers' "leading" spacing).
+    def set_timesteps(self, num_inference_steps: int, timestep_spacing: str = "leading") -> None:
+        """Use ``num_inference_steps`` evenly spaced timesteps for sampling; each step jumps to the next entry.
 
-        timesteps = [(n-1) r, ..., 2r, r, 0] with r = T // n; each step jumps from one to the next.
+        ``timestep_spacing`` (diffusers' names and numbers; Lin et al. 2024, "Common Diffusion Noise Schedules
+        and Sample Steps are Flawed", table 2):
+          "leading" (the default, Lesson 3): timesteps = [(n-1) r, ..., 2r, r, 0] with r = T // n. When n does
+              not divide T the first step is not T-1: with T = 1000 and n = 501, r = 1 and sampling starts at
+              t = 500, from pure static that the model was trained to see only at t = 999.
+          "trailing": timesteps = round(T, T - T/n, ..., T/n) - 1, so sampling always starts at T-1 (the pure
+              static it begins from) and the last step jumps from about T/n - 1 to the clean picture.
         """
         T = self.num_train_timesteps
-        if isinstance(num_inference_steps, bool) or not isinstance(num_inference_steps, int) or not (
-            1 <= num_inference_steps <= T
-        ):
+        if not (is_int(num_inference_steps) and 1 <= num_inference_steps <= T):
             raise ValueError(f"num_inference_steps must be an int from 1 to {T}, got {num_inference_steps!r}.")
-        self.num_inference_steps = num_inference_steps
-        ratio = T // num_inference_steps
-        self.timesteps = torch.arange(num_inference_steps - 1, -1, -1) * ratio
+        if timestep_spacing not in TIMESTEP_SPACINGS:
+            raise ValueError(f"timestep_spacing must be one of {', '.join(map(repr, TIMESTEP_SPACINGS))}, "
+                             f"got {timestep_spacing!r}.")
+        n = int(num_inference_steps)
+        if timestep_spacing == "leading":
+            ratio = T // n
+            timesteps = torch.arange(n - 1, -1, -1) * ratio  # (n,): (n-1) r, ..., r, 0
+        else:
+            timesteps = torch.from_numpy(np.round(np.arange(T, 0, -T / n)).astype(np.int64) - 1)  # (n,): T-1, ...
+        self.num_inference_steps, self.timestep_spacing = n, timestep_spacing
+        self.timesteps = timesteps
 
     def previous_timestep(self, timestep: int) -> int:
         """The timestep the next reverse step lands on: the next entry of ``timesteps``, or -1 after the last."""
+        timestep = check_timestep_scalar(timestep, self.num_train_timesteps)
         if self.num_inference_steps is None:
-            return int(timestep) - 1
-        hits = (self.timesteps == int(timestep)).nonzero()
+            return timestep - 1
+        hits = (self.timesteps == timestep).nonzero()
         if hits.numel() == 0:
-            raise ValueError(f"timestep {int(timestep)} is not one of the scheduler's timesteps "
+            raise ValueError(f"timestep {timestep} is not one of the scheduler's timesteps "
                              f"({self.timesteps[0].item()} .. {self.timesteps[-1].item()}): call set_timesteps and "
                              "loop over scheduler.timesteps.")
         i = int(hits[0, 0])
@@ -195,14 +234,18 @@ class NoiseScheduler:
 
         Same numbers as diffusers' ``DDPMScheduler.step`` (variance "fixed_small", epsilon prediction),
         including with ``set_timesteps`` (then "t-1" is the previous entry of ``timesteps``).
-        Shapes: model_output and sample alike, (N, ...); timestep one int for the whole batch.
-        ``variance_noise``: use this z instead of drawing one (zeros give the noise-free mean, Lesson 3).
+        Shapes: model_output and sample alike, (N, ...); timestep one int for the whole batch (a whole number:
+        500.7 is refused, not truncated).
+        ``variance_noise``: use this z, the shape of ``sample``, instead of drawing one (zeros give the noise-free
+        mean, Lesson 3).
         """
         eps = as_float_tensor(model_output, "model_output")
         x_t = as_float_tensor(sample, "sample")
         if eps.shape != x_t.shape:
             raise ValueError(f"model_output must have the shape of sample {tuple(x_t.shape)}, got {tuple(eps.shape)}.")
-        t = int(check_timesteps(int(timestep), self.num_train_timesteps, None)[0])
+        t = check_timestep_scalar(timestep, self.num_train_timesteps)
+        if variance_noise is not None:
+            variance_noise = check_variance_noise(variance_noise, x_t)
         prev_t = self.previous_timestep(t)
         abar = self.alphas_cumprod.to(x_t.device)
         # 1. alpha_bar now and after the step (eq. 3.1)
@@ -221,7 +264,7 @@ class NoiseScheduler:
         prev = coeff_x0 * x0_hat + coeff_xt * x_t
         # 4. add fresh noise with the posterior variance beta_tilde (eq. 7; Lesson 3, eq. 3.2), except at the last step
         if t > 0:
-            noise = _randn_like(eps, generator) if variance_noise is None else variance_noise
+            noise = _randn_like(eps, generator) if variance_noise is None else variance_noise  # (N, ...)
             variance = torch.clamp(beta_prod_t_prev / beta_prod_t * current_beta_t, min=1e-20)
             prev = prev + variance ** 0.5 * noise
         return SchedulerOutput(prev_sample=prev, pred_original_sample=x0_hat)
