@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ._validate import check_positive_int, check_real
 
 
 def timestep_embedding(timesteps: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
@@ -32,11 +35,30 @@ def timestep_embedding(timesteps: torch.Tensor, dim: int, max_period: float = 10
     return torch.cat([torch.sin(args), torch.cos(args)], dim=1)  # (N, dim)
 
 
+def _check_input(model: nn.Module, x, what: str) -> None:
+    """x must be a torch tensor of the model's dtype (float32 unless you converted the model)."""
+    dtype = next(model.parameters()).dtype
+    name = str(dtype).removeprefix("torch.")
+    if isinstance(x, np.ndarray):
+        raise TypeError(f"{type(model).__name__} takes {what} as a {name} torch tensor, got a numpy array: "
+                        "use torch.from_numpy(x).float().")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{type(model).__name__} takes {what} as a {name} torch tensor, got {type(x).__name__}: "
+                        "use torch.tensor(x, dtype=torch.float32).")
+    if x.dtype != dtype:
+        hint = " (ints and bools are not pictures yet: map them to [-1, 1] first)" if not x.is_floating_point() else ""
+        raise TypeError(f"{type(model).__name__} takes {what} as a {name} torch tensor (the dtype of its weights), "
+                        f"got dtype {x.dtype}: use x.float(){hint}.")
+
+
 def _check_t(t: torch.Tensor, n: int, num_train_timesteps: int) -> None:
+    if isinstance(t, np.ndarray):
+        raise TypeError("t must be a torch tensor of integer timesteps (torch.long), got a numpy array: "
+                        "use torch.from_numpy(t).")
     if not isinstance(t, torch.Tensor) or t.ndim != 1 or t.shape[0] != n:
         shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
         raise ValueError(f"t must hold one timestep per example, shape ({n},), got {shape}.")
-    if torch.is_floating_point(t):
+    if torch.is_floating_point(t) or t.dtype == torch.bool:
         raise TypeError(f"t must be integer timesteps (torch.long), got dtype {t.dtype}.")
     if n and (int(t.min()) < 0 or int(t.max()) >= num_train_timesteps):
         raise ValueError(f"t must lie in 0..{num_train_timesteps - 1}, got {int(t.min())}..{int(t.max())}.")
@@ -47,6 +69,11 @@ class PointDenoiser(nn.Module):
 
     def __init__(self, hidden: int = 128, layers: int = 3, time_dim: int = 32, num_train_timesteps: int = 1000):
         super().__init__()
+        hidden, layers = check_positive_int(hidden, "hidden"), check_positive_int(layers, "layers")
+        time_dim = check_positive_int(time_dim, "time_dim", minimum=4)
+        if time_dim % 2:
+            raise ValueError(f"time_dim must be even (half sines, half cosines), got {time_dim}.")
+        num_train_timesteps = check_positive_int(num_train_timesteps, "num_train_timesteps")
         self.config = {"arch": "PointDenoiser", "hidden": hidden, "layers": layers, "time_dim": time_dim,
                        "num_train_timesteps": num_train_timesteps}
         self.time_dim, self.num_train_timesteps = time_dim, num_train_timesteps
@@ -57,10 +84,11 @@ class PointDenoiser(nn.Module):
         self.net = nn.Sequential(*blocks, nn.Linear(hidden, 2))
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        _check_input(self, x, "points")
         if x.ndim != 2 or x.shape[1] != 2:
             raise ValueError(f"PointDenoiser takes points shaped (N, 2), got {tuple(x.shape)}.")
         _check_t(t, x.shape[0], self.num_train_timesteps)
-        emb = timestep_embedding(t, self.time_dim)  # (N, time_dim)
+        emb = timestep_embedding(t, self.time_dim).to(x.dtype)  # (N, time_dim)
         return self.net(torch.cat([x, emb], dim=1))  # (N, 2)
 
 
@@ -95,6 +123,11 @@ class UNet(nn.Module):
     def __init__(self, channels: int = 32, emb_dim: int = 128, image_size: int = 8, in_channels: int = 1,
                  num_train_timesteps: int = 1000, dropout: float = 0.0):
         super().__init__()
+        channels, emb_dim = check_positive_int(channels, "channels"), check_positive_int(emb_dim, "emb_dim")
+        image_size, in_channels = check_positive_int(image_size, "image_size"), check_positive_int(in_channels,
+                                                                                                 "in_channels")
+        num_train_timesteps = check_positive_int(num_train_timesteps, "num_train_timesteps")
+        dropout = check_real(dropout, "dropout", low=0.0, high=1.0, high_open=True)
         if image_size % 4:
             raise ValueError(f"image_size must be a multiple of 4 (two halvings), got {image_size}.")
         if channels < 8 or channels % 8:
@@ -118,13 +151,14 @@ class UNet(nn.Module):
         nn.init.zeros_(self.conv_out[-1].bias)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        _check_input(self, x, "images")
         s = self.image_size
         if x.ndim != 4 or x.shape[1] != self.in_channels or x.shape[2:] != (s, s):
             raise ValueError(
                 f"this UNet takes images shaped (N, {self.in_channels}, {s}, {s}), got {tuple(x.shape)}."
             )
         _check_t(t, x.shape[0], self.num_train_timesteps)
-        emb = self.time_mlp(timestep_embedding(t, self.channels))  # (N, emb_dim)
+        emb = self.time_mlp(timestep_embedding(t, self.channels).to(x.dtype))  # (N, emb_dim)
         h1 = self.down1(self.conv_in(x), emb)  # (N, c, 8, 8)   skip 1
         h2 = self.down2(self.pool1(h1), emb)  # (N, 2c, 4, 4)  skip 2
         h = self.mid(self.pool2(h2), emb)  # (N, 2c, 2, 2)
