@@ -11,9 +11,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ._validate import check_real, is_int
+
 
 def to_model_range(pixels: np.ndarray, max_value: float) -> torch.Tensor:
     """Map pixel values in [0, max_value] to [-1, 1] (Lesson 1, eq. 1.0): x = 2 * p / max_value - 1."""
+    max_value = check_real(max_value, "max_value", low=0.0, low_open=True,
+                           what=" (the value of full brightness: 255 for 8-bit pixels, 16 for the digits)")
     return torch.as_tensor(2.0 * np.asarray(pixels, dtype=np.float32) / max_value - 1.0)
 
 
@@ -44,8 +48,9 @@ def load_digits(*, split: str = "all", return_labels: bool = False):
 
 def load_photo(size: int = 64) -> torch.Tensor:
     """A colour photograph from matplotlib's sample data, centre-cropped and resized: (1, 3, size, size) in [-1, 1]."""
-    if isinstance(size, bool) or not isinstance(size, int) or not (8 <= size <= 512):
+    if not is_int(size) or not (8 <= size <= 512):
         raise ValueError(f"size must be an int between 8 and 512 pixels, got {size!r}.")
+    size = int(size)
     from matplotlib import cbook
     from PIL import Image
 
@@ -65,8 +70,9 @@ def crayon_drawing(size: int = 64) -> torch.Tensor:
     The course's opening picture: smudge it until only TV static is left, then learn to bring it back.
     Drawn with matplotlib's Agg renderer, so it needs no file and is the same on every machine.
     """
-    if isinstance(size, bool) or not isinstance(size, int) or not (16 <= size <= 512):
+    if not is_int(size) or not (16 <= size <= 512):
         raise ValueError(f"size must be an int between 16 and 512 pixels, got {size!r}.")
+    size = int(size)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import Circle, Polygon, Rectangle
@@ -101,8 +107,9 @@ def load_points(n: int = 2000, seed: int = 0) -> torch.Tensor:
     Centred and scaled by one common factor (the shape is kept) to overall standard deviation 1, so the
     points and the static N(0, I) are on the same scale. Generated from ``seed``; nothing is downloaded.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+    if not is_int(n) or n < 2:
         raise ValueError(f"n must be an int >= 2, got {n!r}.")
+    n = int(n)
     from sklearn.datasets import make_moons
 
     x, _ = make_moons(n_samples=n, noise=0.06, random_state=seed)
