@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ._validate import check_image_batch
+from ._validate import check_finite, check_image_batch
 from .scheduler import NoiseScheduler
 
 
@@ -118,15 +118,7 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
     if loss_fn is not None and not callable(loss_fn):
         raise TypeError(f"loss_fn must be a function (model, x0, alphas_cumprod, generator) -> loss, got "
                         f"{type(loss_fn).__name__}. Pass the function itself, without ().")
-    if data.ndim < 2 or data.shape[0] < 2:
-        raise ValueError(f"data must be a batch of examples (N, ...), got shape {tuple(data.shape)}.")
-    if data.ndim == 4:  # pictures: the course's models work in [-1, 1]
-        check_image_batch(data, "data")
-        if float(data.min()) >= 0:
-            raise ValueError("data has no negative values: it looks like pictures in [0, 1], but the models "
-                             "expect [-1, 1]. Use x * 2 - 1 (or cu.load_digits(), which is already in [-1, 1]).")
-    if data.dtype != torch.float32:
-        raise TypeError(f"data must be float32 (the models' dtype), got {data.dtype}: use data.float().")
+    _check_data(data)
     device = data.device
     model.to(device).train().requires_grad_(True)  # a model returned by train() (an EMA copy) can train again
     g = torch.Generator().manual_seed(seed)
@@ -154,12 +146,22 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
             loss = _call_loss_fn(loss_fn, model, data[idx.to(device)], alphas_cumprod, g, first=step == 0)
         for group in opt.param_groups:
             group["lr"] = lr_at(step)
+        value = loss.item()
+        if not math.isfinite(value):  # NaN compares False with everything: stop here, not steps later
+            if progress:
+                bar.close()
+            model.eval()
+            raise FloatingPointError(
+                f"training stopped at step {step + 1} of {steps}: the loss is {value}, not a finite number. "
+                f"Likely causes: the learning rate is too high (lr={lr:g}; the course trains with 2e-3), "
+                "or the data is not finite or is far outside [-1, 1]"
+                + (", or your loss_fn returned it" if loss_fn else "") + ".")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         if ema is not None:
             ema.update(model)
-        history.loss.append(loss.item())
+        history.loss.append(value)
         history.lr.append(lr_at(step))
         if progress and step % 50 == 0:
             bar.set_postfix(loss=f"{sum(history.loss[-50:]) / len(history.loss[-50:]):.4f}")
@@ -167,6 +169,42 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
     history.steps = steps
     model.eval()
     return (ema.model if ema is not None else model), history
+
+
+def _check_data(data) -> None:
+    """Training data: a float32 torch tensor (N, ...) of finite values; pictures (N, C, H, W) in [-1, 1].
+
+    The type and dtype are checked before the range, so each mistake gets the message that fits it.
+    """
+    import numpy as np
+
+    if isinstance(data, np.ndarray):
+        fix = "torch.from_numpy(x)" + ("" if data.dtype == np.float32 else ".float()")
+        raise TypeError(f"data must be a torch tensor, got a numpy array (dtype {data.dtype}): use {fix}.")
+    if not isinstance(data, torch.Tensor):
+        raise TypeError(f"data must be a float32 torch tensor (N, ...), got {type(data).__name__}.")
+    if data.ndim < 2 or data.shape[0] < 2:
+        raise ValueError(f"data must be a batch of examples (N, ...), got shape {tuple(data.shape)}.")
+    if not torch.is_floating_point(data):
+        lo, hi = (int(data.min()), int(data.max())) if data.numel() else (0, 0)
+        if 0 <= lo and hi <= 1:
+            hint = "2 * x.float() - 1 for 0/1 values"
+        elif 0 <= lo and hi <= 16:
+            hint = "x.float() / 8 - 1 for scikit-learn's digits (0..16), or cu.load_digits(), already in [-1, 1]"
+        elif 0 <= lo and hi <= 255:
+            hint = "x.float() / 127.5 - 1 for 0..255 pixels"
+        else:
+            hint = "x.float(), then map the values to [-1, 1]"
+        raise TypeError(f"data must be float32 with values in [-1, 1] (what the models take), got {data.dtype} "
+                        f"with values {lo}..{hi}: use {hint}.")
+    if data.dtype != torch.float32:
+        raise TypeError(f"data must be float32 (the models' dtype), got {data.dtype}: use data.float().")
+    check_finite(data, "data")
+    if data.ndim == 4:  # pictures: the course's models work in [-1, 1]
+        check_image_batch(data, "data")
+        if float(data.min()) >= 0:
+            raise ValueError("data has no negative values: it looks like pictures in [0, 1], but the models "
+                             "expect [-1, 1]. Use x * 2 - 1 (or cu.load_digits(), which is already in [-1, 1]).")
 
 
 def _call_loss_fn(loss_fn: Callable, model: nn.Module, x0: torch.Tensor, alphas_cumprod: torch.Tensor,
