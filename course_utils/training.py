@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ._validate import check_finite, check_image_batch
+from .process import record_training
 from .scheduler import NoiseScheduler
 
 
@@ -168,7 +169,7 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
     history.seconds = time.perf_counter() - tic
     history.steps = steps
     model.eval()
-    return (ema.model if ema is not None else model), history
+    return record_training(ema.model if ema is not None else model, scheduler, data), history
 
 
 def _check_data(data) -> None:

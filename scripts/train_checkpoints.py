@@ -7,6 +7,10 @@ Lesson 2's network and loop, trained longer (8,000 steps instead of 3,000) with 
 keeps the longer run from memorising the 1,617 training digits (12,000 steps without it: held-out loss
 0.171 against 0.099 on the training digits). Prints the held-out loss (the number tests/test_models.py
 bounds) and the training time. Same seed, same machine type and torch version: the same weights.
+
+The header records what each model was trained on (``train`` sets it, ``save_checkpoint`` writes it):
+the process {"kind": "noise", "num_train_timesteps": 1000, "beta_schedule": "cosine"}, the shape of one
+example and a SHA-256 fingerprint (course_utils/checkpoints.py describes the format).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ def train_digits(out: Path, settings: dict) -> None:
     train, test = cu.load_digits(split="train"), cu.load_digits(split="test")
     sched = cu.NoiseScheduler(**SCHEDULE)
     ema, hist = cu.train(model, train, sched, progress=True, **s)
-    meta = {"settings": settings, "schedule": SCHEDULE, "train_seconds": round(hist.seconds, 1),
+    meta = {"settings": settings, "train_seconds": round(hist.seconds, 1),
             "heldout_loss": cu.evaluate_loss(ema, test, sched), "torch": torch.__version__}
     cu.save_checkpoint(ema, out, metadata=meta)
     print(f"digits: {hist.seconds:.0f} s, held-out loss {meta['heldout_loss']:.4f}, "
@@ -53,7 +57,7 @@ def train_points(out: Path, settings: dict) -> None:
     data, test = cu.load_points(2000, seed=0), cu.load_points(500, seed=1)
     sched = cu.NoiseScheduler(**SCHEDULE)
     ema, hist = cu.train(model, data, sched, progress=True, **s)
-    meta = {"settings": settings, "schedule": SCHEDULE, "train_seconds": round(hist.seconds, 1),
+    meta = {"settings": settings, "train_seconds": round(hist.seconds, 1),
             "heldout_loss": cu.evaluate_loss(ema, test, sched), "torch": torch.__version__}
     cu.save_checkpoint(ema, out, metadata=meta)
     print(f"points: {hist.seconds:.0f} s, held-out loss {meta['heldout_loss']:.4f} -> {out}")
