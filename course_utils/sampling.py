@@ -10,6 +10,7 @@ ask the model for the noise and let the scheduler take one step (DDPM: ``NoiseSc
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -17,6 +18,7 @@ import torch
 from torch import nn
 
 from .ddim import DDIMScheduler
+from .process import describe_process, process_differences
 from .scheduler import NoiseScheduler
 
 
@@ -41,6 +43,34 @@ def sample_shape(model: nn.Module) -> tuple[int, ...]:
     raise ValueError("cannot tell the sample shape of this model: pass shape=(C, H, W) explicitly.")
 
 
+def check_scheduler_fits(model: nn.Module, scheduler: NoiseScheduler) -> None:
+    """Refuse a scheduler whose process the model was not trained on (a silent picture of noise otherwise).
+
+    Compares T with the model's ``num_train_timesteps`` (its config), and, when the model carries a record of
+    its training (``model.trained_on``, set by ``train`` and ``load_checkpoint``), the whole process: kind,
+    schedule and its settings. A model without either (your own nn.Module) is not checked.
+    """
+    config = getattr(model, "config", None)
+    T_model = config.get("num_train_timesteps") if isinstance(config, dict) else None
+    T_sched = getattr(scheduler, "num_train_timesteps", None)
+    if T_model is not None and T_sched is not None and T_model != T_sched:
+        raise ValueError(f"the model was trained with T = {T_model} timesteps but the scheduler has T = {T_sched}: "
+                         f"make the scheduler with num_train_timesteps={T_model} (then set_timesteps(n) for fewer "
+                         "steps).")
+    trained = (getattr(model, "trained_on", None) or {}).get("process")
+    if trained is None:
+        return
+    try:
+        used = describe_process(scheduler)
+    except TypeError:
+        return  # a scheduler of no known kind: nothing to compare
+    diffs = process_differences(trained, used)
+    if diffs:
+        settings = ", ".join(f"{k}={v!r}" for k, v in trained.items() if k != "kind")
+        raise ValueError(f"the model was trained on another process than this scheduler runs ({'; '.join(diffs)}): "
+                         f"make the scheduler with {settings}.")
+
+
 @torch.no_grad()
 def sample(model: nn.Module, scheduler: NoiseScheduler, n: int, *, eta: float = 0.0,
            generator: torch.Generator | None = None, shape: tuple[int, ...] | None = None,
@@ -49,13 +79,16 @@ def sample(model: nn.Module, scheduler: NoiseScheduler, n: int, *, eta: float = 
 
     Returns samples (n, *shape), or (samples, Trajectory) with ``keep_trajectory=True``. Random draws use
     ``generator`` (a CPU generator gives the same numbers on every device). ``eta`` is for DDIM only.
+    The scheduler must run the process the model was trained on (``check_scheduler_fits``).
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n (how many samples) must be a positive int, got {n!r}.")
+    n = int(n)  # numpy integers too
     if not 0 <= eta <= 1:
         raise ValueError(f"eta must be from 0 to 1, got {eta}.")
     if eta and not isinstance(scheduler, DDIMScheduler):
         raise ValueError("eta only applies to DDIM: use a DDIMScheduler, or leave eta at 0 for DDPM.")
+    check_scheduler_fits(model, scheduler)
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.eval()
     shape = tuple(shape) if shape is not None else sample_shape(model)
@@ -109,6 +142,7 @@ def spread_between_runs(model: nn.Module, scheduler: NoiseScheduler, n: int = 16
     """
     if not fresh_noise and isinstance(scheduler, DDIMScheduler):
         raise ValueError("fresh_noise=False is for DDPM's NoiseScheduler; DDIM with eta = 0 has no fresh noise.")
+    check_scheduler_fits(model, scheduler)
     device = next(model.parameters()).device
     model.eval()
     shape = tuple(shape) if shape is not None else sample_shape(model)
