@@ -5,34 +5,81 @@
 Writes samples.npy (n, 1, 8, 8) float32 at native resolution with values in [-1, 1], and samples.png,
 a grid of the first 100 enlarged. --sampler ddim (default, deterministic with --eta 0) or ddpm;
 --steps from 1 to 1000; --checkpoint "digits", "points" or the path of a .safetensors file.
+The scheduler is made with the process recorded in the checkpoint (its T and noise schedule).
+
+--spacing trailing (the default) spreads the --steps timesteps so that sampling always starts at
+t = T-1, where the pure static it begins from belongs, for every step count (diffusers' "trailing";
+Lin et al. 2024, "Common Diffusion Noise Schedules and Sample Steps are Flawed"). --spacing leading
+is Lesson 3's set_timesteps: (n-1) r, ..., r, 0 with r = T // n, which starts below T-1 whenever n
+does not divide T (--steps 501 starts at t = 500 from pure static and draws worse digits).
+--out is checked before sampling: an existing folder, an empty path or a place that cannot be
+written to is refused at once (exit code 2).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .checkpoints import CheckpointError, _resolve, load_checkpoint, read_metadata
+from .checkpoints import CheckpointError, _resolve, load_checkpoint
 from .ddim import DDIMScheduler
 from .env import get_device
+from .process import scheduler_from_process
 from .sampling import sample
 from .scheduler import NoiseScheduler
 
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a 64-bit seed
 
-def make_scheduler(checkpoint, sampler: str, steps: int) -> NoiseScheduler:
-    """The sampler's scheduler with the noise schedule the checkpoint was trained with."""
-    meta = read_metadata(checkpoint)["metadata"]
-    schedule = meta.get("schedule", {"num_train_timesteps": 1000, "beta_schedule": "cosine"})
-    arch = read_metadata(checkpoint)["config"].get("arch")
+
+def make_scheduler(model, sampler: str, steps: int, spacing: str = "trailing") -> NoiseScheduler:
+    """The sampler's scheduler for the process ``model`` was trained with (``model.trained_on``), ``steps`` steps.
+
+    A checkpoint of the first format without a record: the course's schedule (cosine) with the model's T.
+    """
+    process = (getattr(model, "trained_on", None) or {}).get("process") or {
+        "kind": "noise", "num_train_timesteps": model.config["num_train_timesteps"], "beta_schedule": "cosine"}
     cls = DDIMScheduler if sampler == "ddim" else NoiseScheduler
-    sched = cls(**schedule, clip_sample=(arch == "UNet"))  # points live outside [-1, 1]: no clipping there
-    sched.set_timesteps(steps)
+    clip = model.config["arch"] == "UNet"  # points live outside [-1, 1]: no clipping there
+    sched = scheduler_from_process(process, cls, clip_sample=clip)
+    sched.set_timesteps(steps, timestep_spacing=spacing)
     return sched
+
+
+def check_out(raw: str) -> tuple[Path, Path]:
+    """The .npy and .png paths for ``--out``, or a ValueError saying why nothing could be written there.
+
+    Creates the missing folders and proves a file can be made in the folder (a probe, deleted at once), so
+    that sampling never ends in a traceback that loses the work.
+    """
+    if not raw.strip():
+        raise ValueError("--out is empty: give a file name such as samples.npy.")
+    out = Path(raw)
+    if out.is_dir() or raw.endswith(("/", os.sep)):
+        raise ValueError(f"--out {out} is a folder: give a file name inside it, such as {out / 'samples.npy'}.")
+    npy, png = out.with_suffix(".npy"), out.with_suffix(".png")
+    for p in (npy, png):
+        if p.exists() and not p.is_file():
+            raise ValueError(f"--out: {p} exists and is not a file (a folder or a device): choose another name.")
+    folder = npy.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".sample-write-test-"):
+            pass
+        for p in (npy, png):
+            if p.exists() and not os.access(p, os.W_OK):
+                raise PermissionError(f"{p} is read-only")
+    except OSError as err:
+        why = err.strerror or str(err)
+        raise ValueError(f"--out: cannot write to the folder {folder} ({why}): choose a "
+                         "folder you can write to.") from None
+    return npy, png
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,9 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
     parser.add_argument("--steps", type=int, default=50, help="sampling steps, 1..1000 (default 50)")
     parser.add_argument("--sampler", choices=["ddim", "ddpm"], default="ddim")
+    parser.add_argument("--spacing", choices=["trailing", "leading"], default="trailing",
+                        help="where the steps sit: trailing (default) starts at t = T-1 for every --steps; "
+                             "leading is Lesson 3's set_timesteps (starts below T-1 when --steps does not divide T)")
     parser.add_argument("--eta", type=float, default=0.0, help="DDIM's noise, 0..1 (default 0: deterministic)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("samples.npy"))
+    parser.add_argument("--seed", type=int, default=0, help="random seed, 0..2**63-1 (default 0)")
+    parser.add_argument("--out", default="samples.npy",
+                        help="the .npy file to write (a .png of the same name goes beside it)")
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error(f"--n must be at least 1, got {args.n}")
@@ -54,10 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--eta must be between 0 and 1, got {args.eta}")
     if args.sampler == "ddpm" and args.eta:
         parser.error("--eta applies to --sampler ddim only")
+    if not 0 <= args.seed <= MAX_SEED:
+        parser.error(f"--seed must be between 0 and 2**63-1, got {args.seed}")
     try:
-        path = _resolve(args.checkpoint)
-        model = load_checkpoint(path, device=get_device())
-        sched = make_scheduler(path, args.sampler, args.steps)
+        model = load_checkpoint(_resolve(args.checkpoint), device=get_device())
+        sched = make_scheduler(model, args.sampler, args.steps, args.spacing)
+        npy, png = check_out(args.out)
     except (CheckpointError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -65,29 +118,24 @@ def main(argv: list[str] | None = None) -> int:
     x = sample(model, sched, args.n, eta=args.eta, generator=torch.Generator().manual_seed(args.seed))
     seconds = time.perf_counter() - tic
     x = x.clamp(-1, 1) if x.ndim == 4 else x
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    out = args.out.with_suffix(".npy")
-    np.save(out, x.cpu().numpy().astype(np.float32))
-    png = args.out.with_suffix(".png")
-    if x.ndim == 4:
-        import matplotlib
+    np.save(npy, x.cpu().numpy().astype(np.float32))
+    import matplotlib
 
-        matplotlib.use("Agg")
+    matplotlib.use("Agg")
+    if x.ndim == 4:
         from .plotting import show_images
 
         k = min(100, x.shape[0])
         show_images(x[:k].cpu(), ncols=min(10, k), size=0.7).savefig(png, dpi=80)
     else:
-        import matplotlib
-
-        matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(4, 4))
         ax.scatter(x[:, 0].cpu(), x[:, 1].cpu(), s=3)
         ax.set_aspect("equal")
         fig.savefig(png, dpi=80)
-    print(f"{args.n} samples, {args.sampler} with {args.steps} steps, {seconds:.2f} s -> {out} and {png}")
+    print(f"{args.n} samples, {args.sampler} with {args.steps} steps ({args.spacing}), {seconds:.2f} s -> {npy} "
+          f"and {png}")
     return 0
 
 
