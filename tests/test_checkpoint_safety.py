@@ -479,3 +479,14 @@ def test_cli_largest_seed_and_spacing_run(tmp_path, capsys):
                          "--out", str(out)]) == 0
         assert np.load(out).shape == (2, 1, 8, 8)
     assert "(trailing)" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes into read-only folders")
+def test_cli_refuses_a_read_only_folder(tmp_path, capsys):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        assert "cannot write to the folder" in cli_error(capsys, "--out", str(folder / "s.npy"))
+    finally:
+        folder.chmod(0o700)
