@@ -208,7 +208,9 @@ class NoiseScheduler:
             ratio = T // n
             timesteps = torch.arange(n - 1, -1, -1) * ratio  # (n,): (n-1) r, ..., r, 0
         else:
-            timesteps = torch.from_numpy(np.round(np.arange(T, 0, -T / n)).astype(np.int64) - 1)  # (n,): T-1, ...
+            # [:n]: np.arange with a float step overshoots by one value (-1) for 62 counts from n = 61 (diffusers
+            # has the same slip); the first n values are diffusers' own
+            timesteps = torch.from_numpy(np.round(np.arange(T, 0, -T / n))[:n].astype(np.int64) - 1)  # (n,): T-1, ...
         self.num_inference_steps, self.timestep_spacing = n, timestep_spacing
         self.timesteps = timesteps
 

@@ -332,13 +332,14 @@ def test_default_spacing_stays_leading():
 
 @pytest.mark.parametrize("T", [1000, 200, 7])
 def test_trailing_timesteps_match_diffusers_and_start_at_T_minus_1(T):
-    for n in sorted({1, 2, 3, 7, 10, 50, 501, 999, T} & set(range(1, T + 1))):
+    for n in sorted({1, 2, 3, 7, 10, 50, 61, 103, 501, 999, T} & set(range(1, T + 1))):
         ours = cu.NoiseScheduler(T)
         ours.set_timesteps(n, "trailing")
         for cls in (diffusers.DDPMScheduler, diffusers.DDIMScheduler):
             theirs = cls(T, timestep_spacing="trailing")
             theirs.set_timesteps(n)
-            assert torch.equal(ours.timesteps, theirs.timesteps), (cls.__name__, T, n)
+            # diffusers' first n: for 62 counts (61, 103, ...) it also lists a stray -1 after them
+            assert torch.equal(ours.timesteps, theirs.timesteps[:n]), (cls.__name__, T, n)
         assert ours.timesteps[0] == T - 1 and len(ours.timesteps) == n
         assert (ours.timesteps[:-1] > ours.timesteps[1:]).all()
 

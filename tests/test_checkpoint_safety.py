@@ -414,8 +414,6 @@ def test_sample_accepts_numpy_integers_and_refuses_bools():
 # ----------------------------------------------------------------------------- the command line
 
 
-@pytest.mark.xfail(strict=True, reason="scheduler.py's trailing spacing gives n + 1 timesteps, the last -1, for 62 "
-                   "counts from 61 (np.arange with a float step, as diffusers): take [:n]; remove this mark then")
 def test_cli_trailing_starts_every_step_count_at_T_minus_1():
     model = cu.load_checkpoint("digits")
     for sampler in ("ddim", "ddpm"):
