@@ -3,7 +3,7 @@
     python scripts/benchmark.py                 # everything; writes benchmarks/results.md (about 15 minutes)
     python scripts/benchmark.py --update-readme # and copies the tables into README.md
     python scripts/benchmark.py --only-browser  # only the browser part (about 5 minutes)
-    python scripts/benchmark.py --unet-compare  # and the course U-Net against diffusers' UNet2DModel (+4-5 minutes)
+    python scripts/benchmark.py --unet-compare  # and the course U-Net against diffusers' UNet2DModel (+5 minutes)
 
 What it measures:
 - notebook runtime: every code cell of the solution notebook, in a fresh kernel, wall clock;
@@ -292,7 +292,7 @@ def main() -> int:
     parser.add_argument("--unet-compare", action="store_true",
                         help="also the course U-Net against diffusers' UNet2DModel (scripts/unet_side_by_side.py)")
     parser.add_argument("--unet-seconds", type=float, default=90.0,
-                        help="with --unet-compare: training seconds per model (default 90)")
+                        help="with --unet-compare: training CPU seconds per model (default 90)")
     args = parser.parse_args()
     os.environ.setdefault("MPLBACKEND", "Agg")
     if args.only_browser:

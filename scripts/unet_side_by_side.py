@@ -1,7 +1,10 @@
 """The course's U-Net against diffusers' ``UNet2DModel``: same data, same loop, same CPU seconds.
 
-    python scripts/unet_side_by_side.py                          # about 90 s of training each; 4-5 minutes
-    python scripts/unet_side_by_side.py --seconds 90 --json out.json --equal-steps
+    python scripts/unet_side_by_side.py                          # 90 CPU seconds of training each
+    python scripts/unet_side_by_side.py --seconds 90 --threads 1 --equal-steps --json out.json
+
+The second line took 6 min 52 s with 1 thread on 2 cores shared with other work (load average 5); without
+--equal-steps about 1.5 minutes less.
 
 A learner's obvious alternative to the course's small U-Net (``course_utils.models.UNet``, channels=32, as
 Lesson 2 and scripts/train_checkpoints.py build it) is the library block, diffusers' ``UNet2DModel``. This
@@ -10,8 +13,12 @@ has the course's signature ``model(x_t, t) -> eps``, and trains both with the ve
 (Lesson 2's settings: batch 128, lr 2e-3, 100-step warm-up and cosine decay, EMA 0.999, seed 0, the cosine
 schedule with T = 1000) in one process with a fixed number of threads.
 
-Same seconds, not same steps: each model's seconds per step are measured first (a short timed run on a
-copy), and each gets the number of steps that fits the budget. Then each samples N digits with DDIM in
+Same seconds, not same steps: each model's CPU seconds per step are measured first (short timed runs on
+copies), and each gets the number of steps that fits the budget. CPU seconds (this process's, all threads
+together), not the wall clock: on a machine shared with other programs the wall clock of a step varies
+many-fold (measured: 41 ms for the course U-Net with 2 threads on an idle 2-core machine, 1.5 s at a load
+average of 6), its CPU time hardly (53 ms with 1 thread at a load of 5). Under such load, use --threads 1: two
+threads that wait for each other on busy cores waste most of their time. Then each samples N digits with DDIM in
 50 steps (course_utils' sampler, a fixed seed) and gets Lesson 3's metrics (``course_utils.metrics.
 digit_metrics``: Frechet distance, precision, recall and the class shares, against the 180 held-out digits),
 as scripts/benchmark.py's sampler table does. ``--equal-steps`` also trains the faster model for the slower
@@ -95,18 +102,21 @@ def parameters(model: nn.Module) -> int:
 
 
 def seconds_per_step(contenders: list[nn.Module], data: torch.Tensor, scheduler: cu.NoiseScheduler, steps: int,
-                     rounds: int = 3) -> list[float]:
-    """Wall seconds per training step of ``cu.train`` for each model: the median of ``rounds`` runs of ``steps``
-    steps, the models taking turns (so that a change in the machine's load hits both), on copies."""
+                     rounds: int = 3) -> list[tuple[float, float]]:
+    """(CPU seconds, wall seconds) per training step of ``cu.train`` for each model: medians of ``rounds`` runs
+    of ``steps`` steps, the models taking turns (so that a change in the machine's load hits both), on copies.
+
+    CPU seconds are this process's (``time.process_time``, all threads together): unlike the wall clock, they
+    hardly change when other programs share the cores."""
     trials = [copy.deepcopy(m) for m in contenders]  # the models themselves are left as they were
     for m in trials:
         cu.train(m, data, scheduler, steps=2, progress=False, **SETTINGS)  # first calls are slower
-    times: list[list[float]] = [[] for _ in trials]
+    times: list[list[tuple[float, float]]] = [[] for _ in trials]
     for _ in range(rounds):
         for m, ts in zip(trials, times, strict=True):
-            _, hist = cu.train(m, data, scheduler, steps=steps, progress=False, **SETTINGS)
-            ts.append(hist.seconds / steps)
-    return [statistics.median(ts) for ts in times]
+            _, wall, cpu = _train(m, data, scheduler, steps)
+            ts.append((cpu / steps, wall / steps))
+    return [(statistics.median(c for c, _ in ts), statistics.median(w for _, w in ts)) for ts in times]
 
 
 def _train(model, data, scheduler, steps):
@@ -117,7 +127,7 @@ def _train(model, data, scheduler, steps):
 
 def compare(seconds: float = 90.0, n_samples: int = 500, threads: int | None = 2, timing_steps: int = 10,
             timing_rounds: int = 3, ddim_steps: int = 50, equal_steps: bool = False, log=print) -> dict:
-    """Train both models for ``seconds`` of wall clock each (``threads`` torch threads), sample, measure.
+    """Train both models for ``seconds`` of CPU time each (``threads`` torch threads), sample, measure.
 
     Returns a dict: "rows" (one per model, and the real digits as a reference), "settings", "lines" (the
     markdown table with its caption). ``threads=None`` keeps torch's current number of threads.
@@ -146,10 +156,11 @@ def _compare(seconds, n_samples, timing_steps, timing_rounds, ddim_steps, equal_
     contenders = models()
     rows = []
     speeds = seconds_per_step(list(contenders.values()), train, sched, timing_steps, timing_rounds)
-    for (name, model), sps in zip(contenders.items(), speeds, strict=True):
-        rows.append({"model": name, "parameters": parameters(model), "seconds_per_step": sps,
-                     "steps": max(1, int(seconds / sps))})
-        log(f"{name}: {rows[-1]['parameters']:,} parameters, {sps * 1000:.1f} ms/step -> {rows[-1]['steps']} steps")
+    for (name, model), (cpu, wall) in zip(contenders.items(), speeds, strict=True):
+        rows.append({"model": name, "parameters": parameters(model), "cpu_seconds_per_step": cpu,
+                     "wall_seconds_per_step": wall, "steps": max(1, int(seconds / cpu))})
+        log(f"{name}: {rows[-1]['parameters']:,} parameters, {cpu * 1000:.1f} ms of CPU per step -> "
+            f"{rows[-1]['steps']} steps")
     for row, model in zip(rows, contenders.values(), strict=True):
         ema, wall, cpu = _train(model, train, sched, row["steps"])
         row.update(train_wall_s=wall, train_cpu_s=cpu, heldout_loss=cu.evaluate_loss(ema, test, sched))
@@ -189,15 +200,16 @@ def table(result: dict) -> list[str]:
     s = result["settings"]
     equal = s["equal_steps"]
     lines = [f"Course U-Net against diffusers' `UNet2DModel` (diffusers {s['diffusers']}), trained by the same "
-             f"`course_utils.train` in one process for the same {s['seconds_budget']:.0f} s each "
+             f"`course_utils.train` in one process for the same {s['seconds_budget']:.0f} CPU seconds each "
              f"(torch threads: {s['threads']}; batch {s['batch_size']}, lr {s['lr']}, EMA {s['ema_decay']}, seed "
-             f"{s['seed']}, cosine schedule T = 1000): steps = budget / seconds per step, measured first (median "
-             f"of {s['timing_rounds']} runs of {s['timing_steps']} steps, the models taking turns). Held-out loss on "
+             f"{s['seed']}, cosine schedule T = 1000): steps = budget / CPU seconds per step (this process's CPU time, "
+             f"all threads together), measured first (median of {s['timing_rounds']} runs of {s['timing_steps']} "
+             f"steps, the models taking turns). Held-out loss on "
              f"the 180 test digits; {s['n_samples']} samples with DDIM "
              f"{s['ddim_steps']} steps (seed {SAMPLE_SEED}), Lesson 3's metrics against the test digits (lower "
              f"Frechet is better). Load average {s['load_average_before'][0]:.2f} before, "
              f"{s['load_average_after'][0]:.2f} after, on {s['cpu_count']} cores.", "",
-             "| model | parameters | ms per step | steps in the budget | training: wall / CPU | held-out loss "
+             "| model | parameters | CPU ms per step | steps in the budget | training: CPU / wall | held-out loss "
              + (f"| held-out loss at {equal} steps " if equal else "")
              + "| sampling time | Frechet | precision | recall | classes, min / max share |",
              "|---|---|---|---|---|---" + ("|---" if equal else "") + "|---|---|---|---|---|"]
@@ -209,8 +221,8 @@ def table(result: dict) -> list[str]:
 
     for r in result["rows"]:
         eq = f"| {r['heldout_loss_equal_steps']:.4f} " if equal else ""
-        lines.append(f"| {r['model']} | {r['parameters']:,} | {1000 * r['seconds_per_step']:.1f} | {r['steps']:,} "
-                     f"| {r['train_wall_s']:.1f} s / {r['train_cpu_s']:.1f} s | {r['heldout_loss']:.4f} {eq}"
+        lines.append(f"| {r['model']} | {r['parameters']:,} | {1000 * r['cpu_seconds_per_step']:.1f} | {r['steps']:,} "
+                     f"| {r['train_cpu_s']:.1f} s / {r['train_wall_s']:.1f} s | {r['heldout_loss']:.4f} {eq}"
                      f"| {r['sample_s']:.2f} s | {metric_cells(r['metrics'])} |")
     ref = result["reference"]
     lines.append(f"| {ref['model']} | - | - | - | - | - " + ("| - " if equal else "") + "| - | "
@@ -226,7 +238,7 @@ def _finite(result: dict) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=90.0, help="training budget per model, wall seconds")
+    parser.add_argument("--seconds", type=float, default=90.0, help="training budget per model, CPU seconds")
     parser.add_argument("--samples", type=int, default=500, help="digits sampled per model for the metrics")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (fixed for both models)")
     parser.add_argument("--equal-steps", action="store_true",
