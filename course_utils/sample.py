@@ -4,7 +4,9 @@
 
 Writes samples.npy (n, 1, 8, 8) float32 at native resolution with values in [-1, 1], and samples.png,
 a grid of the first 100 enlarged. --sampler ddim (default, deterministic with --eta 0) or ddpm;
---steps from 1 to 1000; --checkpoint "digits", "points" or the path of a .safetensors file.
+--steps from 1 to 1000; --checkpoint "digits", "digits_blur" (or "digits-blur"), "points" or the path of a
+.safetensors file. The process comes from the checkpoint's header: a blur-to-static checkpoint (Lesson 4) runs
+BlurToStatic.step, with --eta for --sampler ddim and ancestral (eta = 1) for --sampler ddpm.
 """
 
 from __future__ import annotations
@@ -17,18 +19,25 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoints import CheckpointError, _resolve, load_checkpoint, read_metadata
+from .checkpoints import CheckpointError, _resolve, load_checkpoint, process_from_record, read_metadata, stored_process
 from .ddim import DDIMScheduler
 from .env import get_device
+from .forward import BlurToStatic
 from .sampling import sample
 from .scheduler import NoiseScheduler
 
 
-def make_scheduler(checkpoint, sampler: str, steps: int) -> NoiseScheduler:
-    """The sampler's scheduler with the noise schedule the checkpoint was trained with."""
-    meta = read_metadata(checkpoint)["metadata"]
+def make_scheduler(checkpoint, sampler: str, steps: int) -> NoiseScheduler | BlurToStatic:
+    """The sampler's scheduler with the process (noise schedule, blur) the checkpoint was trained with."""
+    info = read_metadata(checkpoint)
+    process = stored_process(info)
+    if process is not None and process.get("kind") == "blur_to_static":
+        proc = process_from_record(process)  # clip_sample=False: clipping the clean guess skews blurred digits
+        proc.set_timesteps(steps)
+        return proc
+    meta = info["metadata"]
     schedule = meta.get("schedule", {"num_train_timesteps": 1000, "beta_schedule": "cosine"})
-    arch = read_metadata(checkpoint)["config"].get("arch")
+    arch = info["config"].get("arch")
     cls = DDIMScheduler if sampler == "ddim" else NoiseScheduler
     sched = cls(**schedule, clip_sample=(arch == "UNet"))  # points live outside [-1, 1]: no clipping there
     sched.set_timesteps(steps)
@@ -38,7 +47,8 @@ def make_scheduler(checkpoint, sampler: str, steps: int) -> NoiseScheduler:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils.sample", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", default="digits", help='"digits", "points" or a .safetensors path')
+    parser.add_argument("--checkpoint", default="digits",
+                        help='"digits", "digits_blur", "points" or a .safetensors path')
     parser.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
     parser.add_argument("--steps", type=int, default=50, help="sampling steps, 1..1000 (default 50)")
     parser.add_argument("--sampler", choices=["ddim", "ddpm"], default="ddim")
@@ -62,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     tic = time.perf_counter()
-    x = sample(model, sched, args.n, eta=args.eta, generator=torch.Generator().manual_seed(args.seed))
+    eta = (1.0 if args.sampler == "ddpm" else args.eta) if isinstance(sched, BlurToStatic) else args.eta
+    x = sample(model, sched, args.n, eta=eta, generator=torch.Generator().manual_seed(args.seed))
     seconds = time.perf_counter() - tic
     x = x.clamp(-1, 1) if x.ndim == 4 else x
     args.out.parent.mkdir(parents=True, exist_ok=True)
