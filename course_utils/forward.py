@@ -25,6 +25,11 @@ Which detail drowns first (``frequency_snr``, Lesson 1, eq. 1.8): in the DCT bas
 standard normal (the basis is orthonormal), so every frequency gets the same noise power 1 - alpha_bar_t,
 while a picture's power P_k falls steeply with the frequency. SNR_k(t) = alpha_bar_t d_k(t)^2 P_k /
 (1 - alpha_bar_t), with d_k(t) the blur's damping (1 without blur): the fine detail drowns first.
+
+Run backwards (Lesson 4): ``BlurToStatic`` is also a scheduler with NoiseScheduler's interface (``timesteps``,
+``set_timesteps``, ``step``). Per DCT frequency, alpha_t = sqrt(abar_t) d_t(k) and sigma_t = sqrt(1 - abar_t), and the
+reverse step is the Gaussian posterior of Hoogeboom & Salimans (2022, sec. 2 and their appendix's ``denoise``)
+frequency by frequency: see ``BlurToStatic.step``.
 """
 
 from __future__ import annotations

@@ -323,3 +323,27 @@ def test_trailing_spacing_and_last_step():
     d.set_timesteps(7)
     assert p.timesteps.tolist() == d.timesteps.tolist() and p.timesteps[0] == 999
     assert p.previous_timestep(int(p.timesteps[-1])) == -1
+
+
+def test_cli_builds_the_blur_process_from_the_header(tmp_path):
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from course_utils.checkpoints import ALIASES, SHIPPED
+    from course_utils.sample import make_scheduler
+
+    torch.manual_seed(0)
+    model = cu.UNet(channels=8)
+    model.process = process_record(proc_of(5.0))
+    path = cu.save_checkpoint(model, tmp_path / "blur.safetensors")
+    sched = make_scheduler(path, "ddim", 7)
+    assert isinstance(sched, cu.BlurToStatic) and sched.max_blur_sigma == 5.0 and not sched.clip_sample
+    assert len(sched.timesteps) == 7
+    r = subprocess.run([sys.executable, "-m", "course_utils.sample", "--checkpoint", str(path), "--n", "3", "--steps",
+                        "4", "--sampler", "ddpm", "--out", "s.npy"], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert np.load(tmp_path / "s.npy").shape == (3, 1, 8, 8)
+    assert SHIPPED[ALIASES["digits-blur"]] == SHIPPED["digits_blur"]  # both spellings name the shipped checkpoint
