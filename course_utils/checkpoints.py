@@ -2,6 +2,7 @@
 
     save_checkpoint(model, "runs/digits_unet.safetensors")
     model = load_checkpoint("digits")                      # the checkpoint that ships with the course
+    model = load_checkpoint("digits_blur")                 # trained with blur-to-static (Lesson 4)
     model = load_checkpoint("runs/digits_unet.safetensors", expected_arch="UNet")
 
 A checkpoint stores the weights and, in its header (``FORMAT``, all values JSON strings):
@@ -36,13 +37,15 @@ import torch
 from torch import nn
 
 from .models import build_model
-from .process import check_process, describe_process
+from .process import check_process, describe_process, process_differences
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 SHIPPED = {
     "digits": WEIGHTS / "digits_unet.safetensors",
     "points": WEIGHTS / "points_mlp.safetensors",
+    "digits_blur": WEIGHTS / "digits_blur.safetensors",  # trained with blur-to-static (Lesson 4)
 }
+ALIASES = {"digits-blur": "digits_blur"}  # the command line's spelling
 FORMAT = "course-utils-checkpoint-2"
 OLD_FORMATS = ("course-utils-checkpoint-1",)  # config and metadata only: no record, no fingerprint
 FINGERPRINTED = ("format", "config", "process", "sample_shape", "metadata")
@@ -175,6 +178,8 @@ def save_checkpoint(model: nn.Module, path: str | Path, metadata: dict | None = 
 
 
 def _resolve(path_or_name: str | Path) -> Path:
+    if isinstance(path_or_name, str):
+        path_or_name = ALIASES.get(path_or_name, path_or_name)
     if isinstance(path_or_name, str) and path_or_name in SHIPPED:
         path = SHIPPED[path_or_name]
         if not path.exists():
@@ -310,12 +315,13 @@ def read_metadata(path: str | Path) -> dict:
     return {k: info[k] for k in ("config", "metadata", "process", "sample_shape", "format")}
 
 
-def load_checkpoint(path_or_name: str | Path, *, expected_arch: str | None = None,
+def load_checkpoint(path_or_name: str | Path, *, expected_arch: str | None = None, expected_process=None,
                     device: torch.device | str | None = None) -> nn.Module:
-    """Rebuild a model from a checkpoint file or a shipped name ("digits", "points"); returns it in eval mode.
+    """Rebuild a model from a checkpoint file or a shipped name ("digits", "digits_blur", "points"), in eval mode.
 
     The model carries ``model.trained_on = {"process": ..., "sample_shape": ...}`` (process None for a file of
-    the first format without a schedule).
+    the first format without a schedule). ``expected_process``: a scheduler (NoiseScheduler, DDIMScheduler,
+    BlurToStatic) whose process the checkpoint must have been trained on, else a CheckpointError.
     """
     from safetensors.torch import load as load_bytes
 
@@ -325,6 +331,12 @@ def load_checkpoint(path_or_name: str | Path, *, expected_arch: str | None = Non
     if expected_arch is not None and config["arch"] != expected_arch:
         raise CheckpointError(f"{path} holds a {config['arch']} but a {expected_arch} was expected: "
                               f"pick the checkpoint for this model.")
+    if expected_process is not None and info["process"] is not None:
+        diffs = process_differences(info["process"], describe_process(expected_process))
+        if diffs:
+            raise CheckpointError(f"{path} was trained on another process ({'; '.join(diffs)}). Pick the checkpoint "
+                                  "of this process (the shipped 'digits' is noise-only, 'digits_blur' blur-to-static), "
+                                  f"or build the process it records: {info['process']}.")
     try:
         tensors = load_bytes(data)
     except Exception as err:  # safetensors reports damage with several exception types

@@ -25,6 +25,11 @@ Which detail drowns first (``frequency_snr``, Lesson 1, eq. 1.8): in the DCT bas
 standard normal (the basis is orthonormal), so every frequency gets the same noise power 1 - alpha_bar_t,
 while a picture's power P_k falls steeply with the frequency. SNR_k(t) = alpha_bar_t d_k(t)^2 P_k /
 (1 - alpha_bar_t), with d_k(t) the blur's damping (1 without blur): the fine detail drowns first.
+
+Run backwards (Lesson 4): ``BlurToStatic`` is also a scheduler with NoiseScheduler's interface (``timesteps``,
+``set_timesteps``, ``step``). Per DCT frequency, alpha_t = sqrt(abar_t) d_t(k) and sigma_t = sqrt(1 - abar_t), and the
+reverse step is the Gaussian posterior of Hoogeboom & Salimans (2022, sec. 2 and their appendix's ``denoise``)
+frequency by frequency: see ``BlurToStatic.step``.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import numbers
 import torch
 
 from ._validate import as_float_tensor, check_image_batch, check_real, check_timesteps
-from .scheduler import NoiseScheduler
+from .scheduler import NoiseScheduler, SchedulerOutput, _randn_like
 
 
 def dct_matrix(n: int, *, dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
@@ -132,22 +137,48 @@ class BlurToStatic:
         scheduler: supplies alpha_bar_t, how much signal is left at step t.
         max_blur_sigma: blur width in pixels at the last step; 0 gives plain DDPM noising.
         d_min: the floor on every frequency (Hoogeboom & Salimans use 0.001) so the signal never vanishes
-            from the blur alone: it is the static that ends the process.
+            from the blur alone: it is the static that ends the process. It also keeps alpha_t invertible, which
+            the reverse step needs.
+        clip_sample, clip_sample_range: clip the reverse step's clean guess x0_hat to [-range, range] in pixel
+            space, as Lesson 3's NoiseScheduler does. Off by default: measured, clipping is the trap here (see
+            scripts/blur_sweep.py and Lesson 4's closing table).
+
+    Reverse process (Lesson 4): ``timesteps``, ``set_timesteps``, ``frequency_alphas``, ``predict_x0`` and ``step``,
+    with the interface of ``NoiseScheduler``, so ``cu.sample(model, process, n)`` runs it backwards.
     """
 
-    def __init__(self, scheduler: NoiseScheduler, max_blur_sigma: float = 4.0, d_min: float = 0.001) -> None:
+    def __init__(self, scheduler: NoiseScheduler, max_blur_sigma: float = 4.0, d_min: float = 0.001, *,
+                 clip_sample: bool = False, clip_sample_range: float = 1.0) -> None:
         if not isinstance(scheduler, NoiseScheduler):
             raise TypeError(f"scheduler must be a NoiseScheduler, got {type(scheduler).__name__}.")
         if not (max_blur_sigma >= 0 and math.isfinite(max_blur_sigma)):
             raise ValueError(f"max_blur_sigma must be a finite number >= 0 (pixels), got {max_blur_sigma}.")
         d_min = _check_d_min(d_min)
+        if not isinstance(clip_sample, bool):
+            raise TypeError(f"clip_sample must be True or False, got {clip_sample!r}.")
+        if isinstance(clip_sample_range, bool) or not isinstance(clip_sample_range, (int, float)) or not (
+            clip_sample_range > 0
+        ):
+            raise ValueError(f"clip_sample_range must be a positive number, got {clip_sample_range!r}.")
         self.scheduler = scheduler
         self.max_blur_sigma = float(max_blur_sigma)
         self.d_min = d_min
         self.num_train_timesteps = scheduler.num_train_timesteps
+        # the reverse process (Lesson 4): sampling timesteps as NoiseScheduler has them, all T by default
+        self.timesteps = torch.arange(self.num_train_timesteps - 1, -1, -1)
+        self.num_inference_steps: int | None = None
+        self.clip_sample, self.clip_sample_range = clip_sample, float(clip_sample_range)
+        self._alphas: dict[tuple[int, int], torch.Tensor] = {}  # (H, W) -> frequency_alphas, computed once
+        self._dcts: dict[tuple[int, str], torch.Tensor] = {}  # (n, device) -> the float64 DCT matrix
 
     def __repr__(self) -> str:
-        return f"BlurToStatic({self.scheduler!r}, max_blur_sigma={self.max_blur_sigma}, d_min={self.d_min})"
+        clip = ", clip_sample=True" if self.clip_sample else ""
+        return f"BlurToStatic({self.scheduler!r}, max_blur_sigma={self.max_blur_sigma}, d_min={self.d_min}{clip})"
+
+    @property
+    def alphas_cumprod(self) -> torch.Tensor:
+        """alpha_bar_t of the wrapped scheduler, (T,) float32: the share of the signal's power left at step t."""
+        return self.scheduler.alphas_cumprod
 
     def blur_sigmas(self) -> torch.Tensor:
         """sigma_blur(t) = max_blur_sigma * sin^2(pi/2 * (t + 1) / T) for t = 0 .. T-1, shape (T,)."""
@@ -168,6 +199,174 @@ class BlurToStatic:
         x0 = as_float_tensor(original_samples, "original_samples")
         blurred = self.blur_only(x0, timesteps)
         return self.scheduler.add_noise(blurred, noise, timesteps)
+
+
+    # ---------------------------------------------------------------- the reverse process (Lesson 4)
+    #
+    # Everything is diagonal in the DCT basis (Hoogeboom & Salimans 2022, sec. 4): with u = DCT(x),
+    #     q(u_t | u_0) = N(alpha_t u_0, sigma_t^2 I),  alpha_t = sqrt(abar_t) d_t  (one number per frequency),
+    #     sigma_t = sqrt(1 - abar_t)  (one number: the static is white),                          (Lesson 4, eq. 4.1)
+    # and the Gaussian-diffusion formulas of their sec. 2 (marginal, transition, posterior) hold frequency by
+    # frequency. The network predicts eps in pixel space; the DCT is orthonormal, so DCT(eps) is standard normal too.
+
+    def frequency_alphas(self, height: int, width: int) -> torch.Tensor:
+        """alpha_t for every DCT frequency: sqrt(abar_t) * d_t(k), float64 of shape (T, H, W) (Lesson 4, eq. 4.1).
+
+        d_t(k) = (1 - d_min) exp(-lambda_k tau_t) + d_min with tau_t = sigma_blur(t)^2 / 2 (eq. 1.1-1.2), the share
+        of frequency k the blur of step t keeps; (0, 0), the mean brightness, keeps d = 1. The smallest value,
+        sqrt(abar_t) d_min at the finest frequency, is what the clean-picture guess divides by. Computed once per
+        picture size, from the same float32 abar_t and blur widths as ``add_noise``.
+        """
+        if not (isinstance(height, int) and isinstance(width, int) and height >= 1 and width >= 1):
+            raise ValueError(f"height and width must be positive ints, got {height!r} and {width!r}.")
+        key = (height, width)
+        if key not in self._alphas:
+            lam = heat_frequencies(height, width, dtype=torch.float64)  # (H, W)
+            damp = _damping(lam, self.blur_sigmas().double(), self.d_min)  # (T, H, W): d_t(k)
+            self._alphas[key] = self.alphas_cumprod.double().sqrt()[:, None, None] * damp
+        return self._alphas[key]
+
+    def _alpha_sigma(self, t: int, height: int, width: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """(alpha_t (H, W), sigma_t (scalar)) in float64; t = -1 is the clean picture: alpha = 1, sigma = 0."""
+        if t < 0:
+            return (torch.ones(height, width, dtype=torch.float64, device=device),
+                    torch.zeros((), dtype=torch.float64, device=device))
+        alpha = self.frequency_alphas(height, width)[t].to(device)
+        return alpha, (1 - self.alphas_cumprod[t].double()).sqrt().to(device)
+
+    def _dct_matrix(self, n: int, device) -> torch.Tensor:
+        key = (n, str(device))
+        if key not in self._dcts:
+            self._dcts[key] = dct_matrix(n, dtype=torch.float64, device=device)
+        return self._dcts[key]
+
+    def _dct(self, x: torch.Tensor, inverse: bool = False) -> torch.Tensor:
+        """The 2-D orthonormal DCT of (N, C, H, W) pictures (or its inverse), in float64."""
+        ch, cw = self._dct_matrix(x.shape[-2], x.device), self._dct_matrix(x.shape[-1], x.device)
+        x = x.double()
+        return ch.T @ x @ cw if inverse else ch @ x @ cw.T
+
+    def predict_x0(self, sample: torch.Tensor, model_output: torch.Tensor, timesteps) -> torch.Tensor:
+        """The clean picture implied by a noise guess, per frequency: u0_hat = (u_t - sigma_t eps_u) / alpha_t.
+
+        Eq. 4.1 solved for u_0 (Lesson 4, eq. 4.2), then back to pixels. The division by alpha_t undoes the blur,
+        and amplifies an error in the finest frequency up to 1 / (sqrt(abar_t) d_min) times.
+        Args: sample x_t and model_output eps_hat, both (N, C, H, W); timesteps (N,) or one int.
+        Returns: x0_hat, (N, C, H, W), the dtype of ``sample`` (computed in float64).
+        """
+        x_t = as_float_tensor(sample, "sample")
+        eps = as_float_tensor(model_output, "model_output")
+        check_image_batch(x_t, "sample", check_range=False)
+        if eps.shape != x_t.shape:
+            raise ValueError(f"model_output must have the shape of sample {tuple(x_t.shape)}, got {tuple(eps.shape)}.")
+        t = check_timesteps(timesteps, self.num_train_timesteps, x_t.shape[0]).cpu()
+        _, _, h, w = x_t.shape
+        alpha = self.frequency_alphas(h, w)[t].to(x_t.device)[:, None]  # (N or 1, 1, H, W)
+        sigma = (1 - self.alphas_cumprod.double()[t]).sqrt().to(x_t.device).reshape(-1, 1, 1, 1)
+        u0 = (self._dct(x_t) - sigma * self._dct(eps)) / alpha
+        return self._dct(u0, inverse=True).to(x_t.dtype)
+
+    def set_timesteps(self, num_inference_steps: int, timestep_spacing: str = "leading") -> None:
+        """Sample with ``num_inference_steps`` timesteps, spread as NoiseScheduler.set_timesteps spreads them.
+
+        "leading" (Lesson 3's): [(n-1) r, ..., r, 0] with r = T // n. "trailing" (diffusers' numbers):
+        round(T, T - T/n, ..., T/n) - 1, which always starts at T - 1.
+        """
+        T = self.num_train_timesteps
+        if isinstance(num_inference_steps, bool) or not isinstance(num_inference_steps, numbers.Integral) or not (
+            1 <= num_inference_steps <= T
+        ):
+            raise ValueError(f"num_inference_steps must be an int from 1 to {T}, got {num_inference_steps!r}.")
+        num_inference_steps = int(num_inference_steps)
+        if timestep_spacing == "leading":
+            timesteps = torch.arange(num_inference_steps - 1, -1, -1) * (T // num_inference_steps)
+        elif timestep_spacing == "trailing":  # [:n]: arange with a float step overshoots by one for some n
+            timesteps = torch.round(torch.arange(T, 0, -T / num_inference_steps, dtype=torch.float64)).long() - 1
+            timesteps = timesteps[:num_inference_steps]
+        else:
+            raise ValueError(f"timestep_spacing must be 'leading' or 'trailing', got {timestep_spacing!r}.")
+        self.num_inference_steps, self.timesteps = num_inference_steps, timesteps
+
+    def previous_timestep(self, timestep: int) -> int:
+        """The timestep the step from ``timestep`` lands on: the next entry of ``timesteps``, or -1 (x_0) at the end."""
+        hits = (self.timesteps == int(timestep)).nonzero()
+        if hits.numel() == 0:
+            raise ValueError(f"timestep {int(timestep)} is not one of the process's timesteps "
+                             f"({int(self.timesteps[0])} .. {int(self.timesteps[-1])}, {len(self.timesteps)} of them): "
+                             "call set_timesteps and loop over proc.timesteps.")
+        i = int(hits[0, 0])
+        return int(self.timesteps[i + 1]) if i + 1 < len(self.timesteps) else -1
+
+    def step(self, model_output: torch.Tensor, timestep: int, sample: torch.Tensor,
+             generator: torch.Generator | None = None, variance_noise: torch.Tensor | None = None,
+             eta: float = 1.0) -> SchedulerOutput:
+        """One reverse step of blur-to-static, x_t -> x_s (s: the next entry of ``timesteps``), from the noise guess.
+
+        eta = 1 (the default): ancestral, a draw from the exact posterior q(u_s | u_t, u_0 = u0_hat), per frequency
+        (Lesson 4, eq. 4.3-4.5; Hoogeboom & Salimans 2022, sec. 2 and the ``denoise`` function of their appendix
+        pseudo-code; for DDPM, Ho et al. 2020, eq. 7). eta = 0: deterministic, u_s = alpha_s u0_hat + sigma_s eps_hat
+        (the DDIM update, Song et al. 2021, eq. 12, per frequency); in between, eta times the posterior's standard
+        deviation of fresh noise, as DDIM does. With max_blur_sigma = 0 this is ``NoiseScheduler.step`` (eta = 1) and
+        ``DDIMScheduler.step`` (eta < 1), numbers included. The step from t = 0 lands on x_0 (abar = 1, no blur).
+
+        Args:
+            model_output: eps_hat, the network's noise guess, (N, C, H, W), in pixel space.
+            timestep: t, one int of ``timesteps`` for the whole batch.
+            sample: x_t, (N, C, H, W).
+            generator: draws the fresh noise z (in pixel space, as NoiseScheduler does; its DCT is standard normal).
+            variance_noise: use this z, shaped like ``sample``, instead of drawing one (zeros: the mean alone).
+            eta: 0 .. 1, how much fresh noise (1: ancestral, 0: none).
+        Returns: SchedulerOutput(prev_sample x_s, pred_original_sample x0_hat), both (N, C, H, W), dtype of sample.
+        Computed in float64 (alpha_t reaches about 1e-7 at the finest frequency near t = T-1).
+        """
+        eps = as_float_tensor(model_output, "model_output")
+        x_t = as_float_tensor(sample, "sample")
+        check_image_batch(x_t, "sample", check_range=False)
+        if eps.shape != x_t.shape:
+            raise ValueError(f"model_output must have the shape of sample {tuple(x_t.shape)}, got {tuple(eps.shape)}.")
+        if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 0 <= eta <= 1:
+            raise ValueError(f"eta must be a number from 0 to 1 (1: ancestral, 0: deterministic), got {eta!r}.")
+        for name, v in (("model_output", eps), ("sample", x_t)):
+            if not bool(torch.isfinite(v).all()):
+                raise ValueError(f"{name} holds NaN or infinite values: the model or an earlier step diverged.")
+        t = int(check_timesteps(int(timestep), self.num_train_timesteps, None)[0])
+        s = self.previous_timestep(t)  # an error for a t that is not in timesteps
+        _, _, h, w = x_t.shape
+        # 1. alpha (per frequency) and sigma now and after the step (eq. 4.1); s = -1 is x_0: alpha = 1, sigma = 0
+        alpha_t, sigma_t = self._alpha_sigma(t, h, w, x_t.device)
+        alpha_s, sigma_s = self._alpha_sigma(s, h, w, x_t.device)
+        # 2. into the DCT basis, where every frequency is on its own
+        u_t, eps_u = self._dct(x_t), self._dct(eps)
+        # 3. the clean guess u0_hat = (u_t - sigma_t eps_hat) / alpha_t (eq. 4.2); optionally clipped in pixel space
+        u0_hat = (u_t - sigma_t * eps_u) / alpha_t
+        x0_hat = self._dct(u0_hat, inverse=True)
+        if self.clip_sample:  # the trap on blurred digits (see clip_sample in the class notes)
+            x0_hat = x0_hat.clamp(-self.clip_sample_range, self.clip_sample_range)
+            u0_hat = self._dct(x0_hat)
+        # 4. the transition s -> t: alpha_{t|s} = alpha_t / alpha_s, sigma^2_{t|s} = sigma_t^2 - alpha_{t|s}^2 sigma_s^2
+        alpha_ts = alpha_t / alpha_s
+        sigma2_ts = (sigma_t**2 - alpha_ts**2 * sigma_s**2).clamp(min=0.0)  # >= 0 exactly; round-off can dip below
+        # 5. the posterior variance sigma^2_{t|s} sigma_s^2 / sigma_t^2 (eq. 4.4), eta times its standard deviation
+        std = eta * (sigma2_ts * sigma_s**2 / sigma_t**2).sqrt()  # (H, W)
+        # 6. the mean: the posterior's (eq. 4.3) for eta = 1, DDIM's alpha_s u0_hat + sqrt(sigma_s^2 - std^2) eps_hat
+        #    below (the two agree at eta = 1 unless u0_hat was clipped)
+        if eta == 1:
+            u_s = (alpha_ts * sigma_s**2 / sigma_t**2) * u_t + (alpha_s * sigma2_ts / sigma_t**2) * u0_hat
+        else:
+            u_s = alpha_s * u0_hat + (sigma_s**2 - std**2).clamp(min=0.0).sqrt() * eps_u
+        # 7. fresh noise with that standard deviation per frequency, except on the step that lands on x_0
+        if eta > 0 and s >= 0:
+            if variance_noise is None:
+                z = _randn_like(eps, generator)
+            else:
+                z = as_float_tensor(variance_noise, "variance_noise")
+                if z.shape != x_t.shape:
+                    raise ValueError(f"variance_noise must have the shape of sample {tuple(x_t.shape)}, "
+                                     f"got {tuple(z.shape)}.")
+            u_s = u_s + std * self._dct(z.to(x_t.device))
+        # 8. back to pixels
+        prev = self._dct(u_s, inverse=True).to(x_t.dtype)
+        return SchedulerOutput(prev_sample=prev, pred_original_sample=x0_hat.to(x_t.dtype))
 
 
 def forward_step(x_prev: torch.Tensor, beta_t: float, eps: torch.Tensor) -> torch.Tensor:

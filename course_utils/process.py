@@ -8,7 +8,7 @@ A denoiser only works with the process it was trained on: the same T, the same s
 file, and ``process_differences`` says how two records differ, in words. Each kind of process is one entry
 of ``KINDS``: the scheduler class it describes, its fields with their checks, how to read them off a
 scheduler and how to build one from them. A later lesson adds its own process (blur to static) as one more
-entry, e.g. ``KINDS["blur_to_static"] = Kind(BlurToStatic, {"max_blur_sigma": ..., "d_min": ..., ...}, ...)``.
+entry: ``KINDS["blur_to_static"]`` below.
 
 Not essential on first read: this is bookkeeping that turns a silent wrong picture into one clear sentence.
 """
@@ -20,6 +20,7 @@ import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .forward import BlurToStatic
 from .scheduler import SCHEDULE_NAMES, NoiseScheduler
 
 MAX_TIMESTEPS = 100_000  # far above any course schedule; a bound for values read from files
@@ -71,6 +72,23 @@ KINDS: dict[str, Kind] = {
         lambda cls, fields, kwargs: cls(**fields, **kwargs),
     ),
 }
+
+
+def _build_blur(cls, fields: dict, kwargs: dict):
+    schedule = {k: v for k, v in fields.items() if k not in ("max_blur_sigma", "d_min")}
+    return cls(NoiseScheduler(**schedule), max_blur_sigma=fields["max_blur_sigma"], d_min=fields["d_min"], **kwargs)
+
+
+# Blurring diffusion (Lesson 4; Hoogeboom & Salimans 2022): the noise schedule's fields and the blur's own
+KINDS["blur_to_static"] = Kind(
+    BlurToStatic,
+    {**KINDS["noise"].fields,
+     "max_blur_sigma": (_float_field(0, 1e3), "a blur width >= 0 in pixels"),
+     "d_min": (_float_field(0, 1, high_open=True), "a number in [0, 1)")},
+    ("beta_start", "beta_end"),
+    lambda p: {**_describe_noise(p.scheduler), "max_blur_sigma": float(p.max_blur_sigma), "d_min": float(p.d_min)},
+    _build_blur,
+)
 
 
 def describe_process(scheduler) -> dict:

@@ -4,8 +4,10 @@
 
 Writes samples.npy (n, 1, 8, 8) float32 at native resolution with values in [-1, 1], and samples.png,
 a grid of the first 100 enlarged. --sampler ddim (default, deterministic with --eta 0) or ddpm;
---steps from 1 to 1000; --checkpoint "digits", "points" or the path of a .safetensors file.
-The scheduler is made with the process recorded in the checkpoint (its T and noise schedule).
+--steps from 1 to 1000; --checkpoint "digits", "digits_blur" (or "digits-blur"), "points" or the path of a
+.safetensors file. The scheduler is made with the process recorded in the checkpoint (its T and noise
+schedule, and for a blur-to-static checkpoint of Lesson 4 its blur: BlurToStatic.step, deterministic with
+--sampler ddim and --eta 0, ancestral with --sampler ddpm).
 
 --spacing trailing (the default) spreads the --steps timesteps so that sampling always starts at
 t = T-1, where the pure static it begins from belongs, for every step count (diffusers' "trailing";
@@ -31,6 +33,7 @@ import torch
 from .checkpoints import CheckpointError, _resolve, load_checkpoint
 from .ddim import DDIMScheduler
 from .env import get_device
+from .forward import BlurToStatic
 from .process import scheduler_from_process
 from .sampling import sample
 from .scheduler import NoiseScheduler
@@ -38,16 +41,19 @@ from .scheduler import NoiseScheduler
 MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a 64-bit seed
 
 
-def make_scheduler(model, sampler: str, steps: int, spacing: str = "trailing") -> NoiseScheduler:
+def make_scheduler(model, sampler: str, steps: int, spacing: str = "trailing") -> NoiseScheduler | BlurToStatic:
     """The sampler's scheduler for the process ``model`` was trained with (``model.trained_on``), ``steps`` steps.
 
     A checkpoint of the first format without a record: the course's schedule (cosine) with the model's T.
     """
     process = (getattr(model, "trained_on", None) or {}).get("process") or {
         "kind": "noise", "num_train_timesteps": model.config["num_train_timesteps"], "beta_schedule": "cosine"}
-    cls = DDIMScheduler if sampler == "ddim" else NoiseScheduler
-    clip = model.config["arch"] == "UNet"  # points live outside [-1, 1]: no clipping there
-    sched = scheduler_from_process(process, cls, clip_sample=clip)
+    if process["kind"] == "blur_to_static":  # Lesson 4: its own step, without clipping the clean guess
+        sched = scheduler_from_process(process)  # (clipping in pixels skews blurred digits: forward.py)
+    else:
+        cls = DDIMScheduler if sampler == "ddim" else NoiseScheduler
+        clip = model.config["arch"] == "UNet"  # points live outside [-1, 1]: no clipping there
+        sched = scheduler_from_process(process, cls, clip_sample=clip)
     sched.set_timesteps(steps, timestep_spacing=spacing)
     return sched
 
@@ -85,7 +91,8 @@ def check_out(raw: str) -> tuple[Path, Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils.sample", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", default="digits", help='"digits", "points" or a .safetensors path')
+    parser.add_argument("--checkpoint", default="digits",
+                        help='"digits", "digits_blur", "points" or a .safetensors path')
     parser.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
     parser.add_argument("--steps", type=int, default=50, help="sampling steps, 1..1000 (default 50)")
     parser.add_argument("--sampler", choices=["ddim", "ddpm"], default="ddim")
@@ -115,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     tic = time.perf_counter()
-    x = sample(model, sched, args.n, eta=args.eta, generator=torch.Generator().manual_seed(args.seed))
+    eta = args.eta
+    if isinstance(sched, BlurToStatic):  # one scheduler, both samplers: ddpm is its ancestral step (eta = 1)
+        eta = 1.0 if args.sampler == "ddpm" else args.eta
+    x = sample(model, sched, args.n, eta=eta, generator=torch.Generator().manual_seed(args.seed))
     seconds = time.perf_counter() - tic
     x = x.clamp(-1, 1) if x.ndim == 4 else x
     np.save(npy, x.cpu().numpy().astype(np.float32))

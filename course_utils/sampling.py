@@ -5,7 +5,7 @@
 
 The loop is the same for every sampler: start from pure static x_{T-1} ~ N(0, I), then for each timestep
 ask the model for the noise and let the scheduler take one step (DDPM: ``NoiseScheduler``; DDIM:
-``DDIMScheduler``, with ``eta``).
+``DDIMScheduler``, with ``eta``; blur-to-static run backwards: ``BlurToStatic``, with ``eta``, Lesson 4).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .ddim import DDIMScheduler
+from .forward import BlurToStatic
 from .process import describe_process, process_differences
 from .scheduler import NoiseScheduler
 
@@ -40,6 +41,8 @@ def sample_shape(model: nn.Module) -> tuple[int, ...]:
         return (config["in_channels"], config["image_size"], config["image_size"])
     if config.get("arch") == "PointDenoiser":
         return (2,)
+    if "shape" in config:  # e.g. the ideal denoiser: the shape of its data
+        return tuple(config["shape"])
     raise ValueError("cannot tell the sample shape of this model: pass shape=(C, H, W) explicitly.")
 
 
@@ -72,22 +75,27 @@ def check_scheduler_fits(model: nn.Module, scheduler: NoiseScheduler) -> None:
 
 
 @torch.no_grad()
-def sample(model: nn.Module, scheduler: NoiseScheduler, n: int, *, eta: float = 0.0,
+def sample(model: nn.Module, scheduler: NoiseScheduler | BlurToStatic, n: int, *, eta: float | None = None,
            generator: torch.Generator | None = None, shape: tuple[int, ...] | None = None,
            keep_trajectory: bool = False, progress: bool = True, device: torch.device | str | None = None):
     """Draw ``n`` samples by running ``scheduler``'s reverse steps over ``scheduler.timesteps``.
 
     Returns samples (n, *shape), or (samples, Trajectory) with ``keep_trajectory=True``. Random draws use
-    ``generator`` (a CPU generator gives the same numbers on every device). ``eta`` is for DDIM only.
-    The scheduler must run the process the model was trained on (``check_scheduler_fits``).
+    ``generator`` (a CPU generator gives the same numbers on every device). ``eta`` (0 .. 1, fresh noise) is
+    for DDIM and blur-to-static; None (the default) is each scheduler's own default: DDIM 0, BlurToStatic 1
+    (ancestral). The scheduler must run the process the model was trained on (``check_scheduler_fits``).
     """
     if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n (how many samples) must be a positive int, got {n!r}.")
     n = int(n)  # numpy integers too
-    if not 0 <= eta <= 1:
-        raise ValueError(f"eta must be from 0 to 1, got {eta}.")
-    if eta and not isinstance(scheduler, DDIMScheduler):
-        raise ValueError("eta only applies to DDIM: use a DDIMScheduler, or leave eta at 0 for DDPM.")
+    if eta is not None and (isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 0 <= eta <= 1):
+        raise ValueError(f"eta must be from 0 to 1, got {eta!r}.")
+    takes_eta = isinstance(scheduler, (DDIMScheduler, BlurToStatic))
+    if eta and not takes_eta:
+        raise ValueError("eta only applies to DDIM (and BlurToStatic): use a DDIMScheduler, or leave eta at 0 "
+                         "for DDPM.")
+    if takes_eta and eta is None:
+        eta = 1.0 if isinstance(scheduler, BlurToStatic) else 0.0
     check_scheduler_fits(model, scheduler)
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.eval()
@@ -102,7 +110,7 @@ def sample(model: nn.Module, scheduler: NoiseScheduler, n: int, *, eta: float = 
         steps = tqdm(steps, desc="sampling", unit="step", leave=False)
     for t in steps:
         eps_hat = model(x, torch.full((n,), t, device=device, dtype=torch.long))
-        if isinstance(scheduler, DDIMScheduler):
+        if takes_eta:
             out = scheduler.step(eps_hat, t, x, eta=eta, generator=generator)
         else:
             out = scheduler.step(eps_hat, t, x, generator=generator)

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ._validate import check_finite, check_image_batch
+from .forward import BlurToStatic
 from .process import record_training
 from .scheduler import NoiseScheduler
 
@@ -32,7 +33,7 @@ def schedule_alphas_cumprod(schedule: NoiseScheduler | torch.Tensor) -> torch.Te
     The exercises of Lesson 2 take ``alphas_cumprod``, the package's functions a scheduler; accepting either
     lets the package's function stand in for the learner's, with the learner's signature.
     """
-    if isinstance(schedule, NoiseScheduler):
+    if isinstance(schedule, (NoiseScheduler, BlurToStatic)):
         return schedule.alphas_cumprod
     if not isinstance(schedule, torch.Tensor) or schedule.ndim != 1 or not torch.is_floating_point(schedule):
         shape = tuple(schedule.shape) if isinstance(schedule, torch.Tensor) else ""
@@ -51,13 +52,15 @@ def diffusion_loss(model: nn.Module, x0: torch.Tensor, scheduler: NoiseScheduler
     Draws, in this order and with ``generator``: t with ``torch.randint(0, T, (N,))`` (one per example),
     then eps with ``torch.randn(x0.shape)``. Returns the mean loss, or with ``reduce=False`` the loss of
     each example (N,) together with t (N,). ``scheduler`` may also be its ``alphas_cumprod`` (T,), so that
-    this function has Exercise 2.2's signature ``(model, x0, alphas_cumprod, generator)``.
+    this function has Exercise 2.2's signature ``(model, x0, alphas_cumprod, generator)``. With a
+    ``BlurToStatic`` (Lesson 4) x_t is its ``add_noise``: blurred by step t's blur, then mixed with static; the
+    target is still the static eps.
     """
     abar = schedule_alphas_cumprod(scheduler)
     n = x0.shape[0]
     t = torch.randint(0, abar.shape[0], (n,), generator=generator).to(x0.device)
     eps = torch.randn(x0.shape, generator=generator).to(x0.device)
-    if isinstance(scheduler, NoiseScheduler):
+    if isinstance(scheduler, (NoiseScheduler, BlurToStatic)):  # BlurToStatic: blur, then static (Lesson 4)
         x_t = scheduler.add_noise(x0, eps, t)
     else:  # eq. 1.5, written as add_noise writes it (the same numbers)
         a = abar.to(device=x0.device, dtype=x0.dtype)[t].reshape((-1,) + (1,) * (x0.ndim - 1))  # (N, 1, ...)
@@ -110,7 +113,8 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
     ``loss_fn``: your own loss, with the signature of Lesson 2's Exercise 2.2,
     ``loss_fn(model, x0, alphas_cumprod, generator) -> a scalar tensor with a gradient``. Each step calls it
     with the batch (on ``data``'s device), ``scheduler.alphas_cumprod`` (on the same device) and the run's
-    CPU generator, whose draws make the run repeatable. ``None`` (the default) uses ``diffusion_loss``;
+    CPU generator, whose draws make the run repeatable (with a ``BlurToStatic`` it gets the process itself in
+    place of ``alphas_cumprod``, since blurring needs more than abar_t). ``None`` (the default) uses ``diffusion_loss``;
     ``loss_fn=diffusion_loss`` gives the very same numbers. On a GPU your function must put its draws on
     ``x0.device`` itself.
     """
@@ -137,7 +141,8 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
         from tqdm.auto import tqdm
 
         bar = tqdm(bar, desc="training", unit="step")
-    alphas_cumprod = scheduler.alphas_cumprod.to(device)  # for loss_fn
+    # for loss_fn: alphas_cumprod, or the process itself for blur-to-static (alphas_cumprod alone cannot blur)
+    alphas_cumprod = scheduler if isinstance(scheduler, BlurToStatic) else scheduler.alphas_cumprod.to(device)
     tic = time.perf_counter()
     for step in bar:
         idx = torch.randint(0, data.shape[0], (batch_size,), generator=g)

@@ -1,7 +1,8 @@
 """Reproduce the checkpoints that ship with the course (course_utils/weights/), from a fixed seed.
 
-    python scripts/train_checkpoints.py              # both; about 5 minutes on a 2-core CPU
+    python scripts/train_checkpoints.py              # all three; about 10 minutes on a 2-core CPU
     python scripts/train_checkpoints.py --only points
+    python scripts/train_checkpoints.py --only digits_blur   # Lesson 4's: the same recipe, blur-to-static noising
 
 Lesson 2's network and loop, trained longer (8,000 steps instead of 3,000) with dropout 0.1, which
 keeps the longer run from memorising the 1,617 training digits (12,000 steps without it: held-out loss
@@ -26,13 +27,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import course_utils as cu  # noqa: E402
-from course_utils.checkpoints import SHIPPED  # noqa: E402
+from course_utils.checkpoints import ALIASES, SHIPPED  # noqa: E402
 
 SETTINGS = {
     "digits": {"steps": 8000, "batch_size": 128, "lr": 2e-3, "ema_decay": 0.999, "seed": 0, "channels": 32,
                "dropout": 0.1},
     "points": {"steps": 4000, "batch_size": 512, "lr": 2e-3, "ema_decay": 0.995, "seed": 0},
 }
+# Lesson 4: digits' recipe with the blur-to-static process (max_blur_sigma chosen with scripts/blur_sweep.py).
+SETTINGS["digits_blur"] = dict(SETTINGS["digits"], max_blur_sigma=5.0, d_min=0.001)
 SCHEDULE = {"num_train_timesteps": 1000, "beta_schedule": "cosine"}
 
 
@@ -42,11 +45,13 @@ def train_digits(out: Path, settings: dict) -> None:
     model = cu.UNet(channels=s.pop("channels"), dropout=s.pop("dropout"))
     train, test = cu.load_digits(split="train"), cu.load_digits(split="test")
     sched = cu.NoiseScheduler(**SCHEDULE)
+    if "max_blur_sigma" in s:  # Lesson 4: blur, then static
+        sched = cu.BlurToStatic(sched, max_blur_sigma=s.pop("max_blur_sigma"), d_min=s.pop("d_min"))
     ema, hist = cu.train(model, train, sched, progress=True, **s)
     meta = {"settings": settings, "train_seconds": round(hist.seconds, 1),
             "heldout_loss": cu.evaluate_loss(ema, test, sched), "torch": torch.__version__}
     cu.save_checkpoint(ema, out, metadata=meta)
-    print(f"digits: {hist.seconds:.0f} s, held-out loss {meta['heldout_loss']:.4f}, "
+    print(f"{out.stem}: {hist.seconds:.0f} s, held-out loss {meta['heldout_loss']:.4f}, "
           f"train loss {cu.evaluate_loss(ema, train[:180], sched):.4f} -> {out} ({out.stat().st_size / 1e6:.2f} MB)")
 
 
@@ -65,16 +70,20 @@ def train_points(out: Path, settings: dict) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=["digits", "points"])
+    parser.add_argument("--only", choices=["digits", "points", "digits_blur", "digits-blur"])
     parser.add_argument("--out-dir", type=Path, default=None, help="write here instead of course_utils/weights")
     parser.add_argument("--steps", type=int, default=None, help="override the number of steps (experiments)")
+    parser.add_argument("--max-blur-sigma", type=float, default=None, help="override digits_blur's (experiments)")
     args = parser.parse_args()
+    only = ALIASES.get(args.only, args.only)
     tic = time.perf_counter()
-    for name, fn in (("points", train_points), ("digits", train_digits)):
-        if args.only and args.only != name:
+    for name, fn in (("points", train_points), ("digits", train_digits), ("digits_blur", train_digits)):
+        if only and only != name:
             continue
         out = (args.out_dir / SHIPPED[name].name) if args.out_dir else SHIPPED[name]
         settings = dict(SETTINGS[name], **({"steps": args.steps} if args.steps else {}))
+        if args.max_blur_sigma is not None and name == "digits_blur":
+            settings["max_blur_sigma"] = args.max_blur_sigma
         fn(out, settings)
     print(f"total {time.perf_counter() - tic:.0f} s")
     return 0

@@ -102,7 +102,8 @@ def weights(model):
 
 
 def test_shipped_checkpoints_have_the_record_and_unchanged_weights():
-    for name, path in SHIPPED.items():
+    for name in SHIPPED_DATA_SHA256:  # the noise-only checkpoints, whose headers this record was added to
+        path = SHIPPED[name]
         header, data = split(path)
         assert hashlib.sha256(data).hexdigest() == SHIPPED_DATA_SHA256[name]  # the weights, bit for bit
         info = read_metadata(name)
@@ -111,6 +112,14 @@ def test_shipped_checkpoints_have_the_record_and_unchanged_weights():
         assert "schedule" not in info["metadata"]  # one copy of the process: the record
         assert header["__metadata__"]["fingerprint"].startswith("sha256:")
         assert cu.load_checkpoint(name).trained_on == {"process": COSINE, "sample_shape": info["sample_shape"]}
+
+
+def test_shipped_blur_checkpoint_records_its_blur():
+    info = read_metadata("digits_blur")
+    assert info["format"] == FORMAT and info["sample_shape"] == [1, 8, 8]
+    assert info["process"]["kind"] == "blur_to_static" and info["process"]["d_min"] == 0.001
+    assert {k: info["process"][k] for k in COSINE if k != "kind"} == {k: v for k, v in COSINE.items() if k != "kind"}
+    assert "schedule" not in info["metadata"] and "process" not in info["metadata"]
 
 
 def test_train_records_the_process_and_save_load_keeps_it(tmp_path):

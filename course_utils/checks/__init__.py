@@ -17,16 +17,20 @@ from .lesson0 import check_to_model_range
 from .lesson1 import check_alphas_cumprod, check_forward_step, check_heat_blur, check_q_sample
 from .lesson2 import check_diffusion_loss, check_ideal_denoiser, check_predict_x0, check_timestep_embedding
 from .lesson3 import check_ddim_step, check_ddpm_step, check_sample_loop
+from .lesson4 import check_blur_step, check_frequency_alpha, check_posterior
 
 __all__ = [
     "ExerciseFailed",
     "check_alphas_cumprod",
+    "check_blur_step",
     "check_ddim_step",
     "check_ddpm_step",
     "check_diffusion_loss",
     "check_forward_step",
+    "check_frequency_alpha",
     "check_heat_blur",
     "check_ideal_denoiser",
+    "check_posterior",
     "check_predict_x0",
     "check_q_sample",
     "check_sample_loop",

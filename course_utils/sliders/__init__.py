@@ -5,7 +5,8 @@
 
 - Lesson 0 and 1: ``forward_process_slider`` (``lesson1.py``);
 - Lesson 2: ``points_denoiser_slider``, ``digits_denoiser_slider`` (``lesson2.py``);
-- Lesson 3: ``trajectory_slider``, ``points_trajectory_slider`` (``lesson3.py``).
+- Lesson 3: ``trajectory_slider``, ``points_trajectory_slider`` (``lesson3.py``);
+- Lesson 4: ``race_slider`` (two processes side by side), ``image_rows_slider`` (``lesson4.py``).
 
 Not essential on first read: display plumbing.
 """
@@ -14,6 +15,7 @@ from .core import FrameSlider, GridSliders, timestep_grid
 from .lesson1 import PANELS, forward_process_slider
 from .lesson2 import digits_denoiser_slider, points_denoiser_slider
 from .lesson3 import points_trajectory_slider, trajectory_slider
+from .lesson4 import image_rows_slider, race_slider
 
 __all__ = [
     "PANELS",
@@ -21,8 +23,10 @@ __all__ = [
     "GridSliders",
     "digits_denoiser_slider",
     "forward_process_slider",
+    "image_rows_slider",
     "points_denoiser_slider",
     "points_trajectory_slider",
+    "race_slider",
     "timestep_grid",
     "trajectory_slider",
 ]

@@ -8,13 +8,14 @@ ways to write an exercise (equivalent forms); the same test asserts that they pa
 tested separately (every check must fail on the generated learner notebook).
 """
 
-from . import lesson0, lesson1, lesson2, lesson3
+from . import lesson0, lesson1, lesson2, lesson3, lesson4
 
 _LESSONS = {
     "00_welcome.ipynb": lesson0,
     "01_picture_to_static.ipynb": lesson1,
     "02_denoiser.ipynb": lesson2,
     "03_sampling.ipynb": lesson3,
+    "04_static_to_picture.ipynb": lesson4,
 }
 
 WRONG_ANSWERS = {notebook: module.WRONG_ANSWERS for notebook, module in _LESSONS.items()}
