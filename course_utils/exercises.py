@@ -44,6 +44,7 @@ SOLUTIONS = NOTEBOOKS / "solutions"
 FAST_SETTINGS = {
     "02_denoiser.ipynb": {"DIGIT_STEPS = 3000": "DIGIT_STEPS = 100", "POINT_STEPS = 3000": "POINT_STEPS = 300"},
     "03_sampling.ipynb": {"N_EVAL = 500": "N_EVAL = 100"},
+    "04_static_to_picture.ipynb": {"BLUR_STEPS = 3000": "BLUR_STEPS = 100", "N_EVAL = 500": "N_EVAL = 100"},
 }
 
 

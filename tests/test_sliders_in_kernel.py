@@ -14,6 +14,8 @@ SLIDERS = [
     ("02_denoiser.ipynb", "digit_slider", [0, 500, 999]),
     ("03_sampling.ipynb", "run_slider", [0, 500, 999]),
     ("03_sampling.ipynb", "points_slider", [0, 500, 999]),
+    ("04_static_to_picture.ipynb", "run_slider", [0, 500, 1000]),
+    ("04_static_to_picture.ipynb", "sdedit_slider", [0, 400, 900]),
 ]
 
 
