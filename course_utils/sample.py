@@ -50,12 +50,37 @@ def make_scheduler(model, sampler: str, steps: int, spacing: str = "trailing") -
         "kind": "noise", "num_train_timesteps": model.config["num_train_timesteps"], "beta_schedule": "cosine"}
     if process["kind"] == "blur_to_static":  # Lesson 4: its own step, without clipping the clean guess
         sched = scheduler_from_process(process)  # (clipping in pixels skews blurred digits: forward.py)
-    else:
-        cls = DDIMScheduler if sampler == "ddim" else NoiseScheduler
-        clip = model.config["arch"] == "UNet"  # points live outside [-1, 1]: no clipping there
-        sched = scheduler_from_process(process, cls, clip_sample=clip)
+        sched.set_timesteps(steps, timestep_spacing="leading")
+        sched.timesteps = blur_timesteps(sched, steps)
+        return sched
+    cls = DDIMScheduler if sampler == "ddim" else NoiseScheduler
+    clip = model.config["arch"] == "UNet"  # points live outside [-1, 1]: no clipping there
+    sched = scheduler_from_process(process, cls, clip_sample=clip)
     sched.set_timesteps(steps, timestep_spacing=spacing)
     return sched
+
+
+BLUR_START_MAX_ALPHA_BAR = 0.01  # where a blur-to-static run may start: the picture is at least 99 % static
+
+
+def blur_timesteps(process, steps: int) -> torch.Tensor:
+    """The command line's timesteps for a blur-to-static checkpoint: T - T/n, T - 2T/n, ..., 0 (rounded).
+
+    Not diffusers' "trailing" grid, which starts at T-1: there abar = 2.4e-9 and the step divides the noise
+    guess by alpha_t = sqrt(abar) d_t, about 5e-8 at the finest frequency, so the first jump (to T-1-T/n)
+    multiplies the network's error by about 650 (DDPM survives it only by clipping the clean guess, the trap
+    on blurred digits). Measured on digits_blur, 50 steps: from T-1, Frechet distance 107; one stride lower,
+    5.1. The grid starts one stride below T-1, which must still be at least 99 % static (abar <= 0.01): at
+    least 16 steps for T = 1000; fewer are refused with the reason.
+    """
+    T = process.num_train_timesteps
+    ts = torch.from_numpy(np.round(T - (np.arange(steps) + 1) * T / steps).astype(np.int64))  # (n,): ..., 0
+    abar = float(process.alphas_cumprod[int(ts[0])])
+    if abar > BLUR_START_MAX_ALPHA_BAR:
+        raise ValueError(f"--steps {steps} is too few for a blur-to-static checkpoint: its first step would start "
+                         f"at t = {int(ts[0])}, where {abar:.1%} of the picture's power is left (at most "
+                         f"{BLUR_START_MAX_ALPHA_BAR:.0%}: it starts from pure static). Use --steps 16 or more.")
+    return ts
 
 
 def check_out(raw: str) -> tuple[Path, Path]:

@@ -49,9 +49,16 @@ SLIDERS = {
     "01_picture_to_static.ipynb": ["slider", "digit_slider"],
     "02_denoiser.ipynb": ["points_slider", "digit_slider"],
     "03_sampling.ipynb": ["run_slider", "points_slider"],
+    "04_static_to_picture.ipynb": ["run_slider", "sdedit_slider"],
 }
 # Numbers a lesson computes that the benchmark reports: name -> expression evaluated in its kernel.
 EXTRAS = {
+    "04_static_to_picture.ipynb": {
+        "blur-to-static training (s)": "round(blur_hist.seconds, 1) if TRAIN_BLUR else None",
+        "blur-to-static training steps": "BLUR_STEPS",
+        "held-out loss, trained in the lesson": "round(yours, 4)",
+        "held-out loss, shipped digits_blur": "round(theirs, 4)",
+    },
     "02_denoiser.ipynb": {
         "digits training (s)": "round(digit_hist.seconds, 1) if digit_hist else None",
         "digits training steps": "DIGIT_STEPS",

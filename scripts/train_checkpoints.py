@@ -35,7 +35,7 @@ SETTINGS = {
     "points": {"steps": 4000, "batch_size": 512, "lr": 2e-3, "ema_decay": 0.995, "seed": 0},
 }
 # Lesson 4: digits' recipe with the blur-to-static process (max_blur_sigma chosen with scripts/blur_sweep.py).
-SETTINGS["digits_blur"] = dict(SETTINGS["digits"], max_blur_sigma=5.0, d_min=0.001)
+SETTINGS["digits_blur"] = dict(SETTINGS["digits"], max_blur_sigma=3.0, d_min=0.001)
 SCHEDULE = {"num_train_timesteps": 1000, "beta_schedule": "cosine"}
 
 

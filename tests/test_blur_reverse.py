@@ -339,11 +339,11 @@ def test_cli_builds_the_blur_process_from_the_header(tmp_path):
     model = cu.UNet(channels=8)
     model.trained_on = {"process": describe_process(proc_of(5.0)), "sample_shape": [1, 8, 8]}
     path = cu.save_checkpoint(model, tmp_path / "blur.safetensors")
-    sched = make_scheduler(cu.load_checkpoint(path), "ddim", 7)
+    sched = make_scheduler(cu.load_checkpoint(path), "ddim", 20)
     assert isinstance(sched, cu.BlurToStatic) and sched.max_blur_sigma == 5.0 and not sched.clip_sample
-    assert len(sched.timesteps) == 7
+    assert len(sched.timesteps) == 20 and int(sched.timesteps[0]) == 950
     r = subprocess.run([sys.executable, "-m", "course_utils.sample", "--checkpoint", str(path), "--n", "3", "--steps",
-                        "4", "--sampler", "ddpm", "--out", "s.npy"], cwd=tmp_path, capture_output=True, text=True,
+                        "16", "--sampler", "ddpm", "--out", "s.npy"], cwd=tmp_path, capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stderr
     assert np.load(tmp_path / "s.npy").shape == (3, 1, 8, 8)
@@ -357,3 +357,17 @@ def test_trailing_spacing_gives_exactly_n_timesteps_from_T_minus_1():
         ref = cu.NoiseScheduler(1000, beta_schedule="cosine")
         ref.set_timesteps(n, timestep_spacing="trailing")
         assert len(p.timesteps) == n and int(p.timesteps[0]) == 999 and torch.equal(p.timesteps, ref.timesteps)
+
+
+def test_cli_blur_grid_starts_one_stride_below_T_minus_1_and_refuses_too_few_steps():
+    from course_utils.sample import blur_timesteps
+
+    p = proc_of(3.0)
+    for n in (16, 50, 61, 501, 999, 1000):
+        ts = blur_timesteps(p, n)
+        assert len(ts) == n and int(ts[-1]) == 0 and bool((ts[:-1] > ts[1:]).all())
+        assert float(p.alphas_cumprod[int(ts[0])]) <= 0.01  # the run starts from (almost) pure static
+    assert blur_timesteps(p, 50).tolist() == list(range(980, -1, -20))  # Lesson 4's leading grid
+    assert int(blur_timesteps(p, 501)[0]) == 998 and int(blur_timesteps(p, 1000)[0]) == 999
+    with pytest.raises(ValueError, match="--steps 15 is too few for a blur-to-static checkpoint.*Use --steps 16"):
+        blur_timesteps(p, 15)
