@@ -371,3 +371,17 @@ def test_cli_blur_grid_starts_one_stride_below_T_minus_1_and_refuses_too_few_ste
     assert int(blur_timesteps(p, 501)[0]) == 998 and int(blur_timesteps(p, 1000)[0]) == 999
     with pytest.raises(ValueError, match="--steps 15 is too few for a blur-to-static checkpoint.*Use --steps 16"):
         blur_timesteps(p, 15)
+
+
+SHIPPED_BLUR_MAX_HELDOUT_LOSS = 0.105  # measured 0.0970 (scripts/train_checkpoints.py --only digits_blur)
+
+
+def test_shipped_digits_blur_is_trained_on_its_process():
+    model = cu.load_checkpoint("digits_blur")
+    record = model.trained_on["process"]
+    assert record["kind"] == "blur_to_static" and record["max_blur_sigma"] == 3.0 and record["d_min"] == 0.001
+    proc = cu.BlurToStatic(cu.NoiseScheduler(1000, beta_schedule="cosine"), max_blur_sigma=3.0)
+    loss = cu.evaluate_loss(model, cu.load_digits(split="test"), proc)
+    assert loss < SHIPPED_BLUR_MAX_HELDOUT_LOSS
+    noise_only = cu.evaluate_loss(model, cu.load_digits(split="test"), cu.NoiseScheduler(1000, beta_schedule="cosine"))
+    assert noise_only > loss  # it learned the blur: plain static is another task for it
