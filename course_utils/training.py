@@ -140,7 +140,9 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(bar, desc="training", unit="step")
+        # at most one refresh a second: a notebook run under nbval reads the kernel's messages only after the cell,
+        # and a flood of progress messages (over ~1,000 in a 2-minute cell) can overflow the kernel's outbox
+        bar = tqdm(bar, desc="training", unit="step", mininterval=1.0)
     # for loss_fn: alphas_cumprod, or the process itself for blur-to-static (alphas_cumprod alone cannot blur)
     alphas_cumprod = scheduler if isinstance(scheduler, BlurToStatic) else scheduler.alphas_cumprod.to(device)
     tic = time.perf_counter()
@@ -170,7 +172,7 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
         history.loss.append(value)
         history.lr.append(lr_at(step))
         if progress and step % 50 == 0:
-            bar.set_postfix(loss=f"{sum(history.loss[-50:]) / len(history.loss[-50:]):.4f}")
+            bar.set_postfix(loss=f"{sum(history.loss[-50:]) / len(history.loss[-50:]):.4f}", refresh=False)
     history.seconds = time.perf_counter() - tic
     history.steps = steps
     model.eval()
