@@ -140,8 +140,8 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
     if progress:
         from tqdm.auto import tqdm
 
-        # at most one refresh a second: a notebook run under nbval reads the kernel's messages only after the cell,
-        # and a flood of progress messages (over ~1,000 in a 2-minute cell) can overflow the kernel's outbox
+        # at most one refresh a second: nbval reads a cell's messages only after the cell ends, and Lesson 4's
+        # 2-minute training cell (about 1,000 refreshes) once failed under nbval waiting for its last message
         bar = tqdm(bar, desc="training", unit="step", mininterval=1.0)
     # for loss_fn: alphas_cumprod, or the process itself for blur-to-static (alphas_cumprod alone cannot blur)
     alphas_cumprod = scheduler if isinstance(scheduler, BlurToStatic) else scheduler.alphas_cumprod.to(device)
