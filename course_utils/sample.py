@@ -14,6 +14,10 @@ t = T-1, where the pure static it begins from belongs, for every step count (dif
 Lin et al. 2024, "Common Diffusion Noise Schedules and Sample Steps are Flawed"). --spacing leading
 is Lesson 3's set_timesteps: (n-1) r, ..., r, 0 with r = T // n, which starts below T-1 whenever n
 does not divide T (--steps 501 starts at t = 500 from pure static and draws worse digits).
+--label K (0..9) asks a class-conditional checkpoint (digits_cond, or "digits-cond", Lesson 5) for digit K;
+--guidance W (>= 0, default 3 with --label) is the classifier-free guidance scale: eps_null + W (eps_K -
+eps_null), the course's w, the same as diffusers' guidance_scale (Ho & Salimans' w is W - 1). Both are refused
+on a checkpoint trained without labels; digits_cond without --label draws without a request (the null label).
 --out is checked before sampling: an existing folder, an empty path or a place that cannot be
 written to is refused at once (exit code 2).
 """
@@ -83,6 +87,26 @@ def blur_timesteps(process, steps: int) -> torch.Tensor:
     return ts
 
 
+DEFAULT_GUIDANCE = 3.0  # with --label: the scale of the course's measured table (README, Lesson 5)
+
+
+def check_request(model, name: str, label: int | None, guidance: float | None) -> dict:
+    """``sample``'s keyword arguments for --label and --guidance, or a ValueError in one line (Lesson 5)."""
+    k = getattr(model, "num_classes", 0)
+    if label is None and guidance is None:
+        return {}
+    if not k:
+        which = "--label" if label is not None else "--guidance"
+        raise ValueError(f"{which} needs a class-conditional checkpoint (digits_cond); {name} was trained without "
+                         "labels. Leave out --label and --guidance, or use --checkpoint digits_cond.")
+    if label is None:
+        raise ValueError(f"--guidance needs --label (0..{k - 1}): guidance pushes the samples toward the label "
+                         "asked for.")
+    if not 0 <= label < k:
+        raise ValueError(f"--label must be from 0 to {k - 1}, got {label}.")
+    return {"labels": int(label), "guidance": DEFAULT_GUIDANCE if guidance is None else float(guidance)}
+
+
 def check_out(raw: str) -> tuple[Path, Path]:
     """The .npy and .png paths for ``--out``, or a ValueError saying why nothing could be written there.
 
@@ -117,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils.sample", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default="digits",
-                        help='"digits", "digits_blur", "points" or a .safetensors path')
+                        help='"digits", "digits_blur", "digits_cond", "points" or a .safetensors path')
     parser.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
     parser.add_argument("--steps", type=int, default=50, help="sampling steps, 1..1000 (default 50)")
     parser.add_argument("--sampler", choices=["ddim", "ddpm"], default="ddim")
@@ -126,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
                              "leading is Lesson 3's set_timesteps (starts below T-1 when --steps does not divide T)")
     parser.add_argument("--eta", type=float, default=0.0, help="DDIM's noise, 0..1 (default 0: deterministic)")
     parser.add_argument("--seed", type=int, default=0, help="random seed, 0..2**63-1 (default 0)")
+    parser.add_argument("--label", type=int, default=None,
+                        help="the digit to ask for, 0..9 (a class-conditional checkpoint: digits_cond)")
+    parser.add_argument("--guidance", type=float, default=None,
+                        help="classifier-free guidance scale w >= 0 (default 3 with --label; 1: no guidance)")
     parser.add_argument("--out", default="samples.npy",
                         help="the .npy file to write (a .png of the same name goes beside it)")
     args = parser.parse_args(argv)
@@ -139,8 +167,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--eta applies to --sampler ddim only")
     if not 0 <= args.seed <= MAX_SEED:
         parser.error(f"--seed must be between 0 and 2**63-1, got {args.seed}")
+    if args.guidance is not None and not args.guidance >= 0:  # NaN too
+        parser.error(f"--guidance must be a number >= 0, got {args.guidance}")
     try:
         model = load_checkpoint(_resolve(args.checkpoint), device=get_device())
+        request = check_request(model, args.checkpoint, args.label, args.guidance)
         sched = make_scheduler(model, args.sampler, args.steps, args.spacing)
         npy, png = check_out(args.out)
     except (CheckpointError, ValueError) as err:
@@ -150,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     eta = args.eta
     if isinstance(sched, BlurToStatic):  # one scheduler, both samplers: ddpm is its ancestral step (eta = 1)
         eta = 1.0 if args.sampler == "ddpm" else args.eta
-    x = sample(model, sched, args.n, eta=eta, generator=torch.Generator().manual_seed(args.seed))
+    x = sample(model, sched, args.n, eta=eta, generator=torch.Generator().manual_seed(args.seed), **request)
     seconds = time.perf_counter() - tic
     x = x.clamp(-1, 1) if x.ndim == 4 else x
     np.save(npy, x.cpu().numpy().astype(np.float32))
@@ -169,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         ax.scatter(x[:, 0].cpu(), x[:, 1].cpu(), s=3)
         ax.set_aspect("equal")
         fig.savefig(png, dpi=80)
-    print(f"{args.n} samples, {args.sampler} with {args.steps} steps ({args.spacing}), {seconds:.2f} s -> {npy} "
+    asked = f", label {request['labels']} with guidance {request['guidance']:g}" if request else ""
+    print(f"{args.n} samples{asked}, {args.sampler} with {args.steps} steps ({args.spacing}), {seconds:.2f} s -> {npy} "
           f"and {png}")
     return 0
 
