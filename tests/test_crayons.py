@@ -42,6 +42,17 @@ def test_same_seed_same_pictures_bit_for_bit():
     assert not torch.equal(a.images, c.images)
 
 
+@pytest.mark.parametrize("size,mean,std", [(16, 0.6469181075672774, 0.4269341816761823),
+                                           (32, 0.646989173120528, 0.4476130713490978)])
+def test_golden_values(size, mean, std):
+    """Recorded when the shipped object reader was trained: a change to the drawings shows up here (then retrain
+    the reader with scripts/train_crayon_reader.py and record the new values)."""
+    d = make_drawings(40, size, seed=0)
+    assert d.prompts[:4] == ["a yellow house", "a purple tree", "a red boat", "a blue boat"]
+    assert float(d.images.double().mean()) == pytest.approx(mean, abs=1e-6)
+    assert float(d.images.double().std()) == pytest.approx(std, abs=1e-6)
+
+
 @pytest.mark.parametrize("size", [16, 24, 32])
 def test_shapes_range_dtype(size):
     d = make_drawings(45, size, seed=1)
@@ -104,11 +115,36 @@ def test_read_colour_and_read_object_agree_with_the_labels(size):
         assert acc >= 0.97, f"{name}: {acc:.3f} read right at {size} px"
 
 
-def test_grain_lightens_a_colour_but_never_turns_it_into_another():
-    d = make_drawings(N_PAIRS, 32, seed=8)
+@pytest.mark.parametrize("size", [16, 32])
+def test_the_named_colour_holds_more_than_half_of_the_crayon(size):
+    d = make_drawings(10 * N_PAIRS, size, seed=8)
     votes = colour_votes(d.images)
     share = votes.gather(1, d.colours[:, None])[:, 0] / votes.sum(1)
-    assert float(share.min()) > 0.6  # the named colour holds most of the crayon even with the natural parts
+    assert float(share.min()) > 0.55  # the module docstring's claim: never under 55 %
+    flower = d.objects == OBJECTS.index("flower")
+    assert 0.65 < float(share[flower].mean()) < 0.75  # "about 70 %"
+    assert float(share[d.objects == OBJECTS.index("sun")].min()) == 1.0  # a sun is all one colour
+
+
+def test_natural_parts_keep_their_colours():
+    d = make_drawings(10, 32, seed=0, pairs=[("purple", "tree"), ("red", "flower"), ("blue", "boat")])
+    votes = colour_votes(d.images)
+    natural = {"tree": "brown", "flower": "green", "boat": "black"}  # trunk, stem and leaf, mast
+    for v, o in zip(votes, d.objects, strict=True):
+        second = COLOURS[int(v.topk(2).indices[1])]
+        assert second == natural[OBJECTS[o]]
+
+
+def test_position_and_size_vary():
+    d = make_drawings(200, 32, seed=1)
+    ink = colour_votes(d.images)  # only for the amount of crayon
+    crayon = ((d.images + 1) / 2 - torch.tensor(crayons.PAPER)[:, None, None] / 255).abs().amax(1) > 0.15
+    ys, xs = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+    cx = (crayon * xs).sum((1, 2)) / crayon.sum((1, 2))
+    cy = (crayon * ys).sum((1, 2)) / crayon.sum((1, 2))
+    assert float(cx.std()) > 1.0 and float(cy.std()) > 1.0  # pixels
+    sun = d.objects == OBJECTS.index("sun")
+    assert float(ink.sum(1)[sun].max() / ink.sum(1)[sun].min()) > 1.5  # big and small suns
 
 
 def test_a_blank_page_has_no_crayon_and_the_measures_accept_numpy():
@@ -116,6 +152,14 @@ def test_a_blank_page_has_no_crayon_and_the_measures_accept_numpy():
     assert float(colour_votes(blank).sum()) == 0
     d = make_drawings(5, 16, seed=0)
     assert torch.equal(read_colour(d.images.numpy()), read_colour(d.images))
+
+
+def test_the_reader_recipe_matches_the_shipped_file():
+    from safetensors.torch import load_file
+
+    net = crayons.train_object_reader(steps=2, per_size=8)  # the recipe runs; the weights' names and shapes match
+    shipped = load_file(str(crayons.READER_FILE))
+    assert {k: v.shape for k, v in net.state_dict().items()} == {k: v.shape for k, v in shipped.items()}
 
 
 def test_the_object_reader_ships_and_does_not_touch_the_global_random_state():
