@@ -185,7 +185,8 @@ def _check_pairs(pairs, name: str) -> list[tuple[int, int]]:
     out = []
     for p in pairs:
         if not isinstance(p, (tuple, list)) or len(p) != 2:
-            raise ValueError(f"{name} must hold (colour, object) pairs such as ('purple', 'tree'), got {p!r}.")
+            raise ValueError(f"{name} must hold (colour, object) pairs such as ('purple', 'tree'), got {p!r}. "
+                             f"For one pair write {name}=[('red', 'house')].")
         out.append((_check_name(p[0], COLOURS, f"the colour in {name}"),
                     _check_name(p[1], OBJECTS, f"the object in {name}")))
     return out
@@ -214,7 +215,8 @@ def make_drawings(n: int, size: int = 16, seed: int = 0, *, pairs=None, exclude=
         ex = set(_check_pairs(exclude, "exclude"))
         allowed = [p for p in allowed if p not in ex]
     if not allowed:
-        raise ValueError("No (colour, object) pair is left to draw: 'exclude' removes every pair in 'pairs'.")
+        why = "'pairs' is empty" if pairs is not None and not list(pairs) else "'exclude' removes every pair"
+        raise ValueError(f"No (colour, object) pair is left to draw: {why}.")
 
     rng = np.random.default_rng(seed)
     reps = -(-n // len(allowed))

@@ -237,7 +237,9 @@ def test_tokenize_bad_types():
     (dict(n=2, pairs=[("pink", "tree")]), "the colour in pairs must be one of red, orange"),
     (dict(n=2, exclude=[("red", "cat")]), "the object in exclude must be one of sun, house"),
     (dict(n=2, exclude=[("red",)]), r"exclude must hold \(colour, object\) pairs"),
-    (dict(n=2, pairs=[("red", "sun")], exclude=[("red", "sun")]), "No \\(colour, object\\) pair is left"),
+    (dict(n=2, pairs=[("red", "sun")], exclude=[("red", "sun")]), "pair is left to draw: 'exclude' removes every pair"),
+    (dict(n=2, pairs=[]), "No \\(colour, object\\) pair is left to draw: 'pairs' is empty"),
+    (dict(n=2, pairs=("red", "house")), r"got 'red'\. For one pair write pairs=\[\('red', 'house'\)\]"),
 ])
 def test_make_drawings_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
