@@ -15,6 +15,7 @@ Importing it has no side effects: no device probing, no downloads.
 """
 
 from .checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from .crayons import Drawings, make_drawings, read_colour, read_object, tokenize  # Lesson 7: crayon drawings
 from .data import crayon_drawing, load_digits, load_photo, load_points, to_model_range
 from .env import environment_report, get_device, seed_everything
 from .forward import BlurToStatic, blur, dct_matrix, forward_step, frequency_snr, heat_frequencies, snr_crossings
@@ -52,4 +53,9 @@ __all__ = [
     "load_photo",
     "seed_everything",
     "to_model_range",
+    "Drawings",
+    "make_drawings",
+    "read_colour",
+    "read_object",
+    "tokenize",
 ]
