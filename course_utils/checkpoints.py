@@ -46,6 +46,7 @@ SHIPPED = {
     "digits_blur": WEIGHTS / "digits_blur.safetensors",  # trained with blur-to-static (Lesson 4)
 }
 SHIPPED["digits_cond"] = WEIGHTS / "digits_cond.safetensors"  # class-conditional, for guidance (Lesson 5)
+SHIPPED["crayons"] = WEIGHTS / "crayons.safetensors"  # text-conditional crayon drawings (Lesson 7)
 ALIASES = {"digits-blur": "digits_blur"}  # the command line's spelling
 ALIASES["digits-cond"] = "digits_cond"
 FORMAT = "course-utils-checkpoint-2"
@@ -105,10 +106,35 @@ def _check_conditional(config: dict, where: str) -> dict:
     return {key: v for key, v in config.items() if key not in CONDITIONAL_FIELDS}
 
 
+# Lesson 7: a text-conditional U-Net's config has all three of these (the others none)
+TEXT_FIELDS = ("vocab_size", "prompt_length", "null_prompt")
+
+
+def _check_text(config: dict, where: str) -> dict:
+    """The text fields of ``config`` checked (text.check_text_config); returns the config without them."""
+    from .text import check_text_config
+
+    present = [k for k in TEXT_FIELDS if k in config]
+    if len(present) != len(TEXT_FIELDS):
+        lacking = [k for k in TEXT_FIELDS if k not in config]
+        raise CheckpointError(f"{where} has {present[0]!r} without {lacking}: a text-conditional config records "
+                              "vocab_size, prompt_length and null_prompt.")
+    if config.get("arch") != "UNet" or any(k in config for k in CONDITIONAL_FIELDS):
+        raise CheckpointError(f"{where}: prompts (vocab_size) go with a UNet without class labels.")
+    try:
+        check_text_config(config["vocab_size"], config["prompt_length"], config["null_prompt"])
+    except ValueError as err:
+        raise CheckpointError(f"{where}: {err}") from None
+    return {key: v for key, v in config.items() if key not in TEXT_FIELDS}
+
+
 def check_config(config, where: str = "the config") -> dict:
     """``config`` if it is a valid model config (known arch, every field with a sane value), else CheckpointError."""
     if not isinstance(config, dict):
         raise CheckpointError(f"{where} must be a JSON object with an 'arch', got {type(config).__name__}.")
+    if any(k in config for k in TEXT_FIELDS):  # Lesson 7: check those, then the rest as before
+        check_config(_check_text(config, where), where)
+        return config
     if any(k in config for k in CONDITIONAL_FIELDS):  # Lesson 5: check those, then the rest as before
         check_config(_check_conditional(config, where), where)
         return config

@@ -95,6 +95,12 @@ def check_labels(y, n: int, num_classes: int, what: str = "y", allow_null: bool 
 def _label_embedding(model: nn.Module, y, n: int, device) -> torch.Tensor | None:
     """The label's embedding (n, emb) for a conditional model (y None: the null label); None for an unconditional
     model, which refuses any y."""
+    if getattr(model, "vocab_size", 0):  # Lesson 7: y is a prompt's token ids (n, L), embedded the same way
+        return _prompt_embedding(model, y, n, device)
+    if not model.num_classes and isinstance(y, torch.Tensor) and y.ndim == 2:
+        raise ValueError(f"this {type(model).__name__} takes no prompts (it was built without a vocabulary): "
+                         "build it with vocab_size=, prompt_length= and null_prompt= (Lesson 7), or load the "
+                         "checkpoint 'crayons'.")
     if not model.num_classes:
         if y is not None:
             raise ValueError(f"this {type(model).__name__} is unconditional (num_classes=0): it takes no labels y. "
@@ -104,6 +110,25 @@ def _label_embedding(model: nn.Module, y, n: int, device) -> torch.Tensor | None
         y = torch.full((n,), model.num_classes, dtype=torch.long, device=device)  # the null label: no request
     check_labels(y, n, model.num_classes)
     return model.label_emb(y.to(device))
+
+
+def _prompt_embedding(model: nn.Module, y, n: int, device) -> torch.Tensor:
+    """Lesson 7: the prompt's embedding (n, emb) (eq. 7.1, ``text.PromptEmbedding``); y None: the null prompt."""
+    from .text import check_prompt_ids
+
+    if y is None:
+        y = model.null_condition(n, device)  # (n, L): no request
+    check_prompt_ids(y, n, model.vocab_size, model.prompt_length)
+    return model.prompt_emb(y.to(device))
+
+
+def _null_condition(model: nn.Module, n: int, device=None) -> torch.Tensor:
+    """The "no request" condition for n examples: the null prompt (n, L) on a text model, else the null label (n,)."""
+    if getattr(model, "vocab_size", 0):
+        return torch.tensor(model.config["null_prompt"], dtype=torch.long, device=device).expand(n, -1)  # (n, L)
+    if not getattr(model, "num_classes", 0):
+        raise ValueError(f"this {type(model).__name__} is unconditional: it has no null condition.")
+    return torch.full((n,), model.num_classes, dtype=torch.long, device=device)  # (n,)
 
 
 class PointDenoiser(nn.Module):
@@ -131,6 +156,10 @@ class PointDenoiser(nn.Module):
         if self.num_classes:
             self.config.update(num_classes=self.num_classes, null_label=self.num_classes)
             self.label_emb = nn.Embedding(self.num_classes + 1, time_dim)
+
+    def null_condition(self, n: int, device=None) -> torch.Tensor:
+        """The null label for n examples (Lesson 5), (n,) long."""
+        return _null_condition(self, n, device)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """x (N, 2), t (N,) long; y (N,) long labels for a conditional model (None: the null label)."""
@@ -175,7 +204,8 @@ class UNet(nn.Module):
 
     def __init__(self, channels: int = 32, emb_dim: int = 128, image_size: int = 8, in_channels: int = 1,
                  num_train_timesteps: int = 1000, dropout: float = 0.0, num_classes: int = 0,
-                 null_label: int | None = None):
+                 null_label: int | None = None, vocab_size: int = 0, prompt_length: int | None = None,
+                 null_prompt: list[int] | None = None):
         super().__init__()
         channels, emb_dim = check_positive_int(channels, "channels"), check_positive_int(emb_dim, "emb_dim")
         image_size, in_channels = check_positive_int(image_size, "image_size"), check_positive_int(in_channels,
@@ -210,9 +240,31 @@ class UNet(nn.Module):
         if self.num_classes:
             self.config.update(num_classes=self.num_classes, null_label=self.num_classes)
             self.label_emb = nn.Embedding(self.num_classes + 1, emb_dim)
+        # Lesson 7: a prompt of prompt_length token ids, embedded by text.PromptEmbedding (mean of the words'
+        # vectors, a small MLP) and ADDED at the same place; null_prompt is "no request". Drawn after every other
+        # weight, so an unconditional or digit-label model keeps exactly its config and weights.
+        self.vocab_size = 0
+        if vocab_size or prompt_length is not None or null_prompt is not None:
+            from .text import PromptEmbedding, check_text_config
+
+            if self.num_classes:
+                raise ValueError("a model takes class labels (num_classes) or prompts (vocab_size), not both.")
+            if null_prompt is None:
+                raise ValueError("a text-conditional UNet needs null_prompt= (e.g. crayons.null_tokens().tolist()): "
+                                 "the prompt that means no request.")
+            plen = prompt_length if prompt_length is not None else (len(null_prompt) if isinstance(
+                null_prompt, (list, tuple)) else None)
+            self.vocab_size, self.prompt_length, null = check_text_config(vocab_size, plen, null_prompt)
+            self.config.update(vocab_size=self.vocab_size, prompt_length=self.prompt_length, null_prompt=null)
+            self.prompt_emb = PromptEmbedding(self.vocab_size, emb_dim)
+
+    def null_condition(self, n: int, device=None) -> torch.Tensor:
+        """The null request for n examples (Lessons 5 and 7): the null label (n,) or the null prompt (n, L)."""
+        return _null_condition(self, n, device)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """x (N, C, H, W), t (N,) long; y (N,) long labels for a conditional model (None: the null label)."""
+        """x (N, C, H, W), t (N,) long; y (N,) long labels for a conditional model (None: the null label), or for a
+        text-conditional one (Lesson 7) (N, L) long token ids (None: the null prompt)."""
         _check_input(self, x, "images")
         s = self.image_size
         if x.ndim != 4 or x.shape[1] != self.in_channels or x.shape[2:] != (s, s):

@@ -18,6 +18,9 @@ does not divide T (--steps 501 starts at t = 500 from pure static and draws wors
 --guidance W (>= 0, default 3 with --label) is the classifier-free guidance scale: eps_null + W (eps_K -
 eps_null), the course's w, the same as diffusers' guidance_scale (Ho & Salimans' w is W - 1). Both are refused
 on a checkpoint trained without labels; digits_cond without --label draws without a request (the null label).
+--prompt "a red house" asks a text-conditional checkpoint (crayons, Lesson 7) for a drawing, with --guidance W
+(default 3) from the null prompt, or from --negative "a blue house" instead; an unknown word, an empty prompt
+or a prompt for a checkpoint without prompts is refused in one line that names the vocabulary.
 --out is checked before sampling: an existing folder, an empty path or a place that cannot be
 written to is refused at once (exit code 2).
 """
@@ -107,6 +110,28 @@ def check_request(model, name: str, label: int | None, guidance: float | None) -
     return {"labels": int(label), "guidance": DEFAULT_GUIDANCE if guidance is None else float(guidance)}
 
 
+def check_prompt(model, name: str, prompt: str | None, guidance: float | None, negative: str | None = None) -> dict:
+    """``sample``'s keyword arguments for --prompt, --guidance and --negative, or a ValueError in one line that
+    names the vocabulary (Lesson 7)."""
+    from . import crayons
+
+    if not getattr(model, "vocab_size", 0):
+        raise ValueError(f"--prompt needs a text-conditional checkpoint (crayons); {name} was trained without prompts. "
+                         f"Use --checkpoint crayons (words: {', '.join(crayons.VOCAB[2:])}).")
+    if prompt is None:
+        if negative is not None:
+            raise ValueError("--negative needs --prompt: it guides away from one request toward another.")
+        if guidance is not None:
+            raise ValueError("--guidance needs --prompt on this checkpoint, e.g. --prompt \"a red house\".")
+        return {}
+    crayons.tokenize(prompt)  # unknown words, an empty prompt: one line that lists the vocabulary
+    request = {"labels": prompt, "guidance": DEFAULT_GUIDANCE if guidance is None else float(guidance)}
+    if negative is not None:
+        crayons.tokenize(negative)  # the same one-line error for a bad word
+        request["negative"] = negative
+    return request
+
+
 def check_out(raw: str) -> tuple[Path, Path]:
     """The .npy and .png paths for ``--out``, or a ValueError saying why nothing could be written there.
 
@@ -141,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils.sample", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default="digits",
-                        help='"digits", "digits_blur", "digits_cond", "points" or a .safetensors path')
+                        help='"digits", "digits_blur", "digits_cond", "crayons", "points" or a .safetensors path')
     parser.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
     parser.add_argument("--steps", type=int, default=50, help="sampling steps, 1..1000 (default 50)")
     parser.add_argument("--sampler", choices=["ddim", "ddpm"], default="ddim")
@@ -154,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="the digit to ask for, 0..9 (a class-conditional checkpoint: digits_cond)")
     parser.add_argument("--guidance", type=float, default=None,
                         help="classifier-free guidance scale w >= 0 (default 3 with --label; 1: no guidance)")
+    parser.add_argument("--prompt", default=None,
+                        help='what to draw, e.g. "a red house" (a text-conditional checkpoint: crayons, Lesson 7)')
+    parser.add_argument("--negative", default=None,
+                        help="a prompt to guide away from instead of the null prompt (with --prompt)")
     parser.add_argument("--out", default="samples.npy",
                         help="the .npy file to write (a .png of the same name goes beside it)")
     args = parser.parse_args(argv)
@@ -171,7 +200,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--guidance must be a number >= 0, got {args.guidance}")
     try:
         model = load_checkpoint(_resolve(args.checkpoint), device=get_device())
-        request = check_request(model, args.checkpoint, args.label, args.guidance)
+        if args.prompt is not None or args.negative is not None or getattr(model, "vocab_size", 0):  # Lesson 7
+            if args.label is not None:
+                raise ValueError("--label is for digits_cond; a text-conditional checkpoint takes --prompt.")
+            request = check_prompt(model, args.checkpoint, args.prompt, args.guidance, args.negative)
+        else:
+            request = check_request(model, args.checkpoint, args.label, args.guidance)
         sched = make_scheduler(model, args.sampler, args.steps, args.spacing)
         npy, png = check_out(args.out)
     except (CheckpointError, ValueError) as err:
@@ -201,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         ax.set_aspect("equal")
         fig.savefig(png, dpi=80)
     asked = f", label {request['labels']} with guidance {request['guidance']:g}" if request else ""
+    if request and isinstance(request["labels"], str):
+        asked = f", prompt {request['labels']!r} with guidance {request['guidance']:g}"
     print(f"{args.n} samples{asked}, {args.sampler} with {args.steps} steps ({args.spacing}), {seconds:.2f} s -> {npy} "
           f"and {png}")
     return 0

@@ -80,6 +80,17 @@ def _check_request(model: nn.Module, n: int, labels, guidance, device) -> tuple[
     from .guidance import check_guidance
     from .models import check_labels
 
+    if getattr(model, "vocab_size", 0):  # Lesson 7: labels are prompts (text or token ids)
+        from .text import as_prompt_ids
+
+        if guidance is not None:
+            guidance = check_guidance(guidance)
+            if labels is None:
+                raise ValueError("guidance needs a prompt: it pushes the samples toward the request (pass labels=).")
+        return (None if labels is None else as_prompt_ids(model, labels, n, device, "labels")), guidance
+    if isinstance(labels, str) or (isinstance(labels, torch.Tensor) and labels.ndim == 2):
+        raise ValueError("prompts need a text-conditional model (Lesson 7, e.g. the checkpoint 'crayons'); this "
+                         "model was trained without a vocabulary.")
     k = getattr(model, "num_classes", 0)
     if not k and (labels is not None or guidance is not None):
         raise ValueError("labels and guidance need a class-conditional model (num_classes > 0, Lesson 5, e.g. the "
@@ -99,18 +110,25 @@ def _check_request(model: nn.Module, n: int, labels, guidance, device) -> tuple[
 
 
 def _predict(model: nn.Module, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None,
-             guidance: float | None = None) -> torch.Tensor:
+             guidance: float | None = None, negative: torch.Tensor | None = None) -> torch.Tensor:
     """The model's noise prediction at x (N, ...) and timesteps t (N,), guided when asked (Lesson 5, eq. 5.2).
 
     labels None: model(x, t) (the null label on a conditional model); guidance None or 1: model(x, t, labels);
     guidance 0: the unconditional model(x, t, null); otherwise eps_null + w (eps_y - eps_null) from ONE batched
     call on 2N examples (cheaper than two calls on a CPU: see the README). Independent of the scheduler.
+    The null request is ``model.null_condition`` (the null label, or the null prompt of a text model, Lesson 7);
+    ``negative`` (same shape as labels) replaces it: eps_neg + w (eps_y - eps_neg), guided away from that request.
     """
     if labels is None:
         return model(x, t)
     if guidance is None or guidance == 1:
         return model(x, t, labels)
-    null = torch.full_like(labels, model.num_classes)  # (N,) the null label: no request
+    if negative is not None:  # Lesson 7: push away from another request instead of from "no request"
+        null = negative
+    elif hasattr(model, "null_condition"):
+        null = model.null_condition(labels.shape[0], labels.device)  # (N,) or (N, L): no request
+    else:
+        null = torch.full_like(labels, model.num_classes)  # (N,) the null label: no request
     if guidance == 0:
         return model(x, t, null)
     eps = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([labels, null]))  # (2N, ...): asked, then not
@@ -122,7 +140,7 @@ def _predict(model: nn.Module, x: torch.Tensor, t: torch.Tensor, labels: torch.T
 def sample(model: nn.Module, scheduler: NoiseScheduler | BlurToStatic, n: int, *, eta: float | None = None,
            generator: torch.Generator | None = None, shape: tuple[int, ...] | None = None,
            keep_trajectory: bool = False, progress: bool = True, device: torch.device | str | None = None,
-           labels: int | torch.Tensor | None = None, guidance: float | None = None):
+           labels: int | torch.Tensor | None = None, guidance: float | None = None, negative=None):
     """Draw ``n`` samples by running ``scheduler``'s reverse steps over ``scheduler.timesteps``.
 
     Returns samples (n, *shape), or (samples, Trajectory) with ``keep_trajectory=True``. Random draws use
@@ -134,6 +152,10 @@ def sample(model: nn.Module, scheduler: NoiseScheduler | BlurToStatic, n: int, *
     draws without a request (the null label). ``guidance`` w >= 0 (the course's scale, diffusers'
     ``guidance_scale``; Ho & Salimans' w is this w - 1): eps_null + w (eps_y - eps_null), eq. 5.2. None or 1:
     the conditional model alone; 0: unconditional. The draws from ``generator`` are the same for every w.
+
+    Lesson 7, for a text-conditional model: ``labels`` a prompt ("a red house"; a list of n prompts; or token ids
+    (L,) or (n, L)); None draws without a request (the null prompt). ``negative``: a prompt to guide AWAY from,
+    used in place of the null request in eq. 5.2 (needs labels and a guidance other than 1).
     """
     if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n (how many samples) must be a positive int, got {n!r}.")
@@ -149,6 +171,10 @@ def sample(model: nn.Module, scheduler: NoiseScheduler | BlurToStatic, n: int, *
     check_scheduler_fits(model, scheduler)
     device = torch.device(device) if device is not None else next(model.parameters()).device
     labels, guidance = _check_request(model, n, labels, guidance, device)
+    if negative is not None:  # Lesson 7: a request of the same kind as labels, to guide away from
+        if labels is None or guidance is None:
+            raise ValueError("negative needs labels and guidance: it replaces the null request in eq. 5.2.")
+        negative, _ = _check_request(model, n, negative, None, device)
     model.eval()
     shape = tuple(shape) if shape is not None else sample_shape(model)
     gen_device = generator.device if generator is not None else device
@@ -160,7 +186,8 @@ def sample(model: nn.Module, scheduler: NoiseScheduler | BlurToStatic, n: int, *
 
         steps = tqdm(steps, desc="sampling", unit="step", leave=False)
     for t in steps:
-        eps_hat = _predict(model, x, torch.full((n,), t, device=device, dtype=torch.long), labels, guidance)
+        eps_hat = _predict(model, x, torch.full((n,), t, device=device, dtype=torch.long), labels, guidance,
+                           negative)
         if takes_eta:
             out = scheduler.step(eps_hat, t, x, eta=eta, generator=generator)
         else:

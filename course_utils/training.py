@@ -70,6 +70,12 @@ def diffusion_loss(model: nn.Module, x0: torch.Tensor, scheduler: NoiseScheduler
     else:  # eq. 1.5, written as add_noise writes it (the same numbers)
         a = abar.to(device=x0.device, dtype=x0.dtype)[t].reshape((-1,) + (1,) * (x0.ndim - 1))  # (N, 1, ...)
         x_t = a**0.5 * x0 + (1 - a) ** 0.5 * eps
+    if labels is not None and getattr(model, "vocab_size", 0):  # Lesson 7: prompts, dropped to the null prompt
+        from .text import drop_prompts
+
+        y = drop_prompts(labels, model.config["null_prompt"], label_dropout, generator).to(x0.device)  # (N, L)
+        per_example = ((model(x_t, t, y) - eps) ** 2).flatten(1).mean(dim=1)  # (N,)
+        return per_example.mean() if reduce else (per_example, t)
     if labels is not None:  # Lesson 5: the request, dropped to "no request" for a share label_dropout
         from .guidance import drop_labels
 
@@ -247,6 +253,14 @@ def _check_train_labels(model: nn.Module, data: torch.Tensor, labels, label_drop
     """Lesson 5: labels for ``train``, one per example of ``data``, and a model that takes them."""
     from .models import check_labels
 
+    if getattr(model, "vocab_size", 0):  # Lesson 7: one prompt (L token ids) per example
+        from .text import check_prompt_ids
+
+        check_prompt_ids(labels, data.shape[0], model.vocab_size, model.prompt_length, "labels")
+        if isinstance(label_dropout, bool) or not isinstance(label_dropout, (int, float)) or not 0 <= label_dropout < 1:
+            raise ValueError(f"label_dropout (the share of examples trained with the null prompt) must be in [0, 1), "
+                             f"got {label_dropout!r}; the course uses 0.1.")
+        return
     k = getattr(model, "num_classes", 0)
     if not k:
         raise ValueError("labels need a class-conditional model: build it with num_classes=K (e.g. "

@@ -4,6 +4,7 @@
     python scripts/train_checkpoints.py --only points
     python scripts/train_checkpoints.py --only digits_blur   # Lesson 4's: the same recipe, blur-to-static noising
     python scripts/train_checkpoints.py --only digits_cond   # Lesson 5's: the same recipe, told each digit's label
+    python scripts/train_checkpoints.py --only crayons       # Lesson 7's: 16 x 16 crayon drawings from prompts
 
 Lesson 2's network and loop, trained longer (8,000 steps instead of 3,000) with dropout 0.1, which
 keeps the longer run from memorising the 1,617 training digits (12,000 steps without it: held-out loss
@@ -39,6 +40,10 @@ SETTINGS = {
 SETTINGS["digits_blur"] = dict(SETTINGS["digits"], max_blur_sigma=3.0, d_min=0.001)
 # Lesson 5: digits' recipe, class-conditional (10 labels + the null label), 10 % of examples trained without label
 SETTINGS["digits_cond"] = dict(SETTINGS["digits"], num_classes=10, label_dropout=0.1)
+# Lesson 7: a text-conditional U-Net on 16 x 16 crayon drawings, told each drawing's prompt, 10 % trained with the
+# null prompt (Lesson 5's measured share); fresh drawings (20,000, so no dropout); HELD_OUT pairs never drawn.
+SETTINGS["crayons"] = {"steps": 4000, "batch_size": 128, "lr": 2e-3, "ema_decay": 0.999, "seed": 0, "channels": 32,
+                       "dropout": 0.0, "label_dropout": 0.1, "image_size": 16, "n_train": 20000, "data_seed": 1}
 SCHEDULE = {"num_train_timesteps": 1000, "beta_schedule": "cosine"}
 
 
@@ -74,6 +79,34 @@ def train_digits_cond(out: Path, settings: dict) -> None:
           f"{meta['heldout_loss_null']:.4f} with the null label -> {out} ({out.stat().st_size / 1e6:.2f} MB)")
 
 
+def train_crayons(out: Path, settings: dict) -> None:
+    """Lesson 7: crayon drawings from prompts; the pairs in crayons_eval.HELD_OUT are never drawn for training.
+    Held-out loss on fresh drawings of the seen pairs (with their prompts) and of the held-out pairs."""
+    from course_utils import crayons
+    from course_utils.crayons_eval import HELD_OUT, TEST_SEED
+
+    s = dict(settings)
+    torch.manual_seed(s["seed"])
+    size = s.pop("image_size")
+    model = cu.UNet(channels=s.pop("channels"), dropout=s.pop("dropout"), image_size=size, in_channels=3,
+                    vocab_size=len(crayons.VOCAB), prompt_length=crayons.PROMPT_LENGTH,
+                    null_prompt=crayons.null_tokens().tolist())
+    data = cu.make_drawings(s.pop("n_train"), size, seed=s.pop("data_seed"), exclude=HELD_OUT)
+    sched = cu.NoiseScheduler(**SCHEDULE)
+    ema, hist = cu.train(model, data.images, sched, progress=True, labels=data.tokens, **s)
+    seen = cu.make_drawings(1000, size, seed=TEST_SEED, exclude=HELD_OUT)
+    unseen = cu.make_drawings(500, size, seed=TEST_SEED, pairs=HELD_OUT)
+    meta = {"settings": settings, "held_out_pairs": [list(p) for p in HELD_OUT],
+            "train_seconds": round(hist.seconds, 1),
+            "heldout_loss": cu.evaluate_loss(ema, seen.images, sched, labels=seen.tokens),
+            "heldout_loss_unseen_pairs": cu.evaluate_loss(ema, unseen.images, sched, labels=unseen.tokens),
+            "heldout_loss_null": cu.evaluate_loss(ema, seen.images, sched), "torch": torch.__version__}
+    cu.save_checkpoint(ema, out, metadata=meta)
+    print(f"{out.stem}: {hist.seconds:.0f} s, held-out loss {meta['heldout_loss']:.4f} with prompts (unseen pairs "
+          f"{meta['heldout_loss_unseen_pairs']:.4f}), {meta['heldout_loss_null']:.4f} with the null prompt -> {out} "
+          f"({out.stat().st_size / 1e6:.2f} MB)")
+
+
 def train_points(out: Path, settings: dict) -> None:
     s = dict(settings)
     torch.manual_seed(s["seed"])
@@ -90,7 +123,7 @@ def train_points(out: Path, settings: dict) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=["digits", "points", "digits_blur", "digits-blur", "digits_cond",
-                                           "digits-cond"])
+                                           "digits-cond", "crayons"])
     parser.add_argument("--out-dir", type=Path, default=None, help="write here instead of course_utils/weights")
     parser.add_argument("--steps", type=int, default=None, help="override the number of steps (experiments)")
     parser.add_argument("--max-blur-sigma", type=float, default=None, help="override digits_blur's (experiments)")
@@ -99,14 +132,14 @@ def main() -> int:
     only = ALIASES.get(args.only, args.only)
     tic = time.perf_counter()
     for name, fn in (("points", train_points), ("digits", train_digits), ("digits_blur", train_digits),
-                     ("digits_cond", train_digits_cond)):
+                     ("digits_cond", train_digits_cond), ("crayons", train_crayons)):
         if only and only != name:
             continue
         out = (args.out_dir / SHIPPED[name].name) if args.out_dir else SHIPPED[name]
         settings = dict(SETTINGS[name], **({"steps": args.steps} if args.steps else {}))
         if args.max_blur_sigma is not None and name == "digits_blur":
             settings["max_blur_sigma"] = args.max_blur_sigma
-        if args.label_dropout is not None and name == "digits_cond":
+        if args.label_dropout is not None and name in ("digits_cond", "crayons"):
             settings["label_dropout"] = args.label_dropout
         fn(out, settings)
     print(f"total {time.perf_counter() - tic:.0f} s")
