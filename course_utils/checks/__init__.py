@@ -39,3 +39,8 @@ __all__ = [
     "strict_mode",
     "use_yours",
 ]
+
+# Lesson 7 (crayon drawings from words)
+from .lesson7 import check_guided_eps_negative, check_mean_word_vector, check_prompt_to_ids  # noqa: E402
+
+__all__ += ["check_guided_eps_negative", "check_mean_word_vector", "check_prompt_to_ids"]

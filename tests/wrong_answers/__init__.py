@@ -20,3 +20,9 @@ _LESSONS = {
 
 WRONG_ANSWERS = {notebook: module.WRONG_ANSWERS for notebook, module in _LESSONS.items()}
 RIGHT_ANSWERS = {notebook: module.RIGHT_ANSWERS for notebook, module in _LESSONS.items()}
+
+# Lesson 7 (crayon drawings from words)
+from . import lesson7  # noqa: E402
+
+WRONG_ANSWERS["07_crayons_from_words.ipynb"] = lesson7.WRONG_ANSWERS
+RIGHT_ANSWERS["07_crayons_from_words.ipynb"] = lesson7.RIGHT_ANSWERS
