@@ -18,6 +18,8 @@ SLIDERS = [
     ("04_static_to_picture.ipynb", "sdedit_slider", [0, 400, 900]),
 ]
 
+SLIDERS += [("07_crayons_from_words.ipynb", "journey_slider", [0, 25, 50])]  # Lesson 7: static to a drawing
+
 
 @pytest.mark.parametrize("notebook,name,values", SLIDERS, ids=[f"{n}-{s}" for n, s, _ in SLIDERS])
 def test_moving_the_slider_changes_the_picture(lesson_kernel, notebook, name, values):
@@ -67,6 +69,34 @@ g.sliders["eta"].value = 1.0
 third = bytes(g.image.value)
 assert len({first, second, third}) == 3, "the picture did not change"
 assert second == g.frame(steps=50, eta=0.0) and third == g.frame(steps=50, eta=1.0)
+"""
+    )
+    assert reply["status"] == "ok", f"{reply.get('ename')}: {reply.get('evalue')}"
+
+
+def test_prompt_box_draws_new_pictures(lesson_kernel):
+    """Lesson 7: typing a prompt, picking from the dropdowns or moving the guidance slider draws new pictures; an
+    unknown word gets a message naming the vocabulary and leaves the pictures as they were."""
+    run, _ = lesson_kernel("07_crayons_from_words.ipynb")
+    reply = run(
+        """
+b = box
+b.text.value = "a red house"
+first = bytes(b.image.value)
+assert first[:8] == b"\\x89PNG\\r\\n\\x1a\\n", "not a PNG"
+b.text.value = "a blue boat"
+second = bytes(b.image.value)
+b.slider.value = 0.0
+third = bytes(b.image.value)
+b.colour.value, b.object.value = "purple", "tree"
+fourth = bytes(b.image.value)
+assert b.text.value == "a purple tree", b.text.value
+assert len({first, second, third, fourth}) == 4, "a new request did not change the picture"
+b.text.value = "a purple elephant"
+assert bytes(b.image.value) == fourth and "elephant" in b.message.value and "colours: red" in b.message.value
+b.text.value = "a red house"
+b.slider.value = 3.0
+assert bytes(b.image.value) == first, "the same request must give the same picture"
 """
     )
     assert reply["status"] == "ok", f"{reply.get('ename')}: {reply.get('evalue')}"
