@@ -68,6 +68,19 @@ EXTRAS = {
         "points held-out loss": "round(loss_with_t, 4)",
     },
 }
+# Lesson 7 (kept apart from the dicts above, so that lessons added in parallel merge cleanly)
+SLIDERS["07_crayons_from_words.ipynb"] = ["journey_slider"]
+EXTRAS["07_crayons_from_words.ipynb"] = {
+    "crayons training (s)": "round(crayon_hist.seconds, 1) if crayon_hist else None",
+    "crayons training steps": "CRAYON_STEPS",
+    "held-out loss with prompts, trained in the lesson": "round(yours, 4)",
+    "held-out loss with prompts, shipped crayons": "round(theirs, 4)",
+    "seen/unseen table (s)": "round(table_seconds, 1)",
+    "right colour and object, seen pairs": "round(s['seen']['both'], 3)",
+    "right colour and object, unseen pairs": "round(s['unseen']['both'], 3)",
+    "right colour and object, red/yellow/green/blue on every object": "round(done_when, 3)",
+    "lesson (s)": "round(lesson_seconds, 1)",
+}
 
 TIMING_CODE = """
 import time as _t, json as _j, statistics as _s
