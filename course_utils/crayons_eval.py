@@ -4,6 +4,12 @@ The shipped checkpoint ``crayons`` never saw the pairs in ``HELD_OUT`` (one colo
 every object and every colour still appears in training, only never together). ``prompt_table`` asks the model
 for colour-object pairs and measures, with the course's readers (``crayons.read_colour``, ``crayons.read_object``),
 the share of drawings read as the right colour, the right object, and both. Not essential on first read.
+
+Measured on the shipped checkpoint (guidance 3, DDIM, 32 drawings per prompt, the 20 prompts of red, yellow, green
+and blue on every object): right colour and object 98 % with 10 steps; with more steps it falls (red tree and green
+flower: 100 % and 91 % at 10 steps, 25 % and 28 % at 25, 0 % at 50), while without guidance (w = 1) 50 steps still
+give 94 %. Guidance applied at every one of many low-noise steps piles up speckles that break the shapes; hence
+``STEPS = 10``, the default here, in the prompt box and on the command line for prompts.
 """
 
 from __future__ import annotations
@@ -17,9 +23,10 @@ HELD_OUT: tuple[tuple[str, str], ...] = (("green", "sun"), ("orange", "house"), 
                                          ("brown", "flower"), ("black", "boat"))
 TEST_SEED = 5_000_003  # fresh drawings for held-out losses: a seed no training run uses
 DONE_WHEN_COLOURS = ("red", "yellow", "green", "blue")  # issue 14: these colours on every object, guidance 3
+STEPS = 10  # DDIM steps for guided prompts (measured above)
 
 
-def prompt_table(model, pairs, *, n: int = 32, guidance: float = 3.0, steps: int = 50, seed: int = 0,
+def prompt_table(model, pairs, *, n: int = 32, guidance: float = 3.0, steps: int = STEPS, seed: int = 0,
                  negative=None) -> list[dict]:
     """For each (colour, object) pair: ``n`` drawings from its prompt (DDIM, ``steps`` steps, eta 0, ``guidance``),
     and the share read as the right colour, the right object and both. Returns one dict per pair with keys

@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", default="digits",
                         help='"digits", "digits_blur", "digits_cond", "crayons", "points" or a .safetensors path')
     parser.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
-    parser.add_argument("--steps", type=int, default=50, help="sampling steps, 1..1000 (default 50)")
+    parser.add_argument("--steps", type=int, default=None, help="sampling steps, 1..1000 (default 50; 10 with "
+                        "--prompt, measured: crayons_eval.py)")
     parser.add_argument("--sampler", choices=["ddim", "ddpm"], default="ddim")
     parser.add_argument("--spacing", choices=["trailing", "leading"], default="trailing",
                         help="where the steps sit: trailing (default) starts at t = T-1 for every --steps; "
@@ -186,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="samples.npy",
                         help="the .npy file to write (a .png of the same name goes beside it)")
     args = parser.parse_args(argv)
+    if args.steps is None:  # Lesson 7: guided prompts draw best in few steps (course_utils/crayons_eval.py)
+        args.steps = 10 if args.prompt is not None else 50
     if args.n < 1:
         parser.error(f"--n must be at least 1, got {args.n}")
     if not 1 <= args.steps <= 1000:

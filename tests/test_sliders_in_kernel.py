@@ -18,7 +18,7 @@ SLIDERS = [
     ("04_static_to_picture.ipynb", "sdedit_slider", [0, 400, 900]),
 ]
 
-SLIDERS += [("07_crayons_from_words.ipynb", "journey_slider", [0, 25, 50])]  # Lesson 7: static to a drawing
+SLIDERS += [("07_crayons_from_words.ipynb", "journey_slider", [0, 5, 10])]  # Lesson 7: static to a drawing
 
 
 @pytest.mark.parametrize("notebook,name,values", SLIDERS, ids=[f"{n}-{s}" for n, s, _ in SLIDERS])

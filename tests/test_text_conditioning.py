@@ -17,7 +17,7 @@ from course_utils.sampling import _predict, sample
 from course_utils.text import PromptEmbedding, drop_prompts
 
 # Recorded from scripts/train_checkpoints.py --only crayons, with a little slack.
-SHIPPED_CRAYONS_MAX_HELDOUT_LOSS = 0.07
+SHIPPED_CRAYONS_MAX_HELDOUT_LOSS = 0.035  # measured 0.0310 (1,000 fresh drawings of the seen pairs)
 
 
 def text_unet(seed=0, size=16):
@@ -194,22 +194,24 @@ def test_shipped_crayons_checkpoint_is_small_and_its_held_out_loss_is_bounded():
 
 @needs_crayons
 def test_shipped_crayons_draws_what_the_prompt_asks_cheaply():
-    """A cheap version of the done-when rate (issue 14): 8 drawings per pair, 20 DDIM steps, guidance 3."""
+    """A cheap version of the done-when rate (issue 14): 8 drawings per pair, 10 DDIM steps, guidance 3 (measured
+    with 32 per pair: 98 %)."""
     m = cu.load_checkpoint("crayons")
     pairs = [(c, o) for c in DONE_WHEN_COLOURS for o in crayons.OBJECTS]
-    s = summary(prompt_table(m, pairs, n=8, steps=20, guidance=3.0))
-    assert s["all"]["both"] >= 0.7, s
+    s = summary(prompt_table(m, pairs, n=8, steps=10, guidance=3.0))
+    assert s["all"]["both"] >= 0.8, s
 
 
 @needs_crayons
 def test_cli_prompt_writes_colour_samples(tmp_path, capsys):
     out = tmp_path / "s.npy"
     assert cli_main(["--checkpoint", "crayons", "--prompt", "a red house", "--guidance", "3", "--n", "4",
-                     "--steps", "10", "--out", str(out)]) == 0
+                     "--out", str(out)]) == 0
     x = np.load(out)
     assert x.shape == (4, 3, 16, 16) and x.dtype == np.float32 and x.min() >= -1 and x.max() <= 1
     assert (tmp_path / "s.png").stat().st_size > 0
-    assert "prompt 'a red house' with guidance 3" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "prompt 'a red house' with guidance 3" in said and "with 10 steps" in said  # the default for prompts
 
 
 @needs_crayons

@@ -22,7 +22,7 @@ class PromptBox:
     """Attributes: ``text`` (Text), ``colour`` and ``object`` (Dropdowns), ``slider`` (the guidance scale),
     ``message`` (HTML), ``image`` (Image), ``widget``; ``draw(prompt, guidance)`` gives the pictures."""
 
-    def __init__(self, model, *, prompt: str = "a red house", n: int = 16, steps: int = 25, seed: int = 0,
+    def __init__(self, model, *, prompt: str = "a red house", n: int = 16, steps: int = 10, seed: int = 0,
                  guidance: float = 3.0, guidance_options: Sequence[float] = GUIDANCE_OPTIONS, ncols: int = 8,
                  panel_size: float = 0.6):
         import ipywidgets as widgets
