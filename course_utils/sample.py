@@ -16,6 +16,12 @@ is Lesson 3's set_timesteps: (n-1) r, ..., r, 0 with r = T // n, which starts be
 does not divide T (--steps 501 starts at t = 500 from pure static and draws worse digits).
 --out is checked before sampling: an existing folder, an empty path or a place that cannot be
 written to is refused at once (exit code 2).
+
+A flow-matching checkpoint (Lesson 6: --checkpoint digits-flow) is sampled with --solver euler (the default)
+or heun: --steps counts solver steps over the uniform time grid 1, 1 - 1/n, ..., 0. Euler makes one network
+evaluation a step (--steps 4: 4), Heun two, except on its last step to t = 0, which is an Euler step (Karras
+et al. 2022): --steps 4 is 7 evaluations. --solver is refused on the other checkpoints, --sampler and
+--spacing on a flow checkpoint.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import torch
 from .checkpoints import CheckpointError, _resolve, load_checkpoint
 from .ddim import DDIMScheduler
 from .env import get_device
+from .flow import SOLVERS, FlowMatchScheduler
 from .forward import BlurToStatic
 from .process import scheduler_from_process
 from .sampling import sample
@@ -48,6 +55,10 @@ def make_scheduler(model, sampler: str, steps: int, spacing: str = "trailing") -
     """
     process = (getattr(model, "trained_on", None) or {}).get("process") or {
         "kind": "noise", "num_train_timesteps": model.config["num_train_timesteps"], "beta_schedule": "cosine"}
+    if process["kind"] == "flow_matching":  # Lesson 6: the sampler is the solver, "euler" or "heun"
+        sched = scheduler_from_process(process, solver=sampler if sampler in SOLVERS else "euler")
+        sched.set_timesteps(steps)
+        return sched
     if process["kind"] == "blur_to_static":  # Lesson 4: its own step, without clipping the clean guess
         sched = scheduler_from_process(process)  # (clipping in pixels skews blurred digits: forward.py)
         sched.set_timesteps(steps, timestep_spacing="leading")
@@ -113,6 +124,22 @@ def check_out(raw: str) -> tuple[Path, Path]:
     return npy, png
 
 
+def _check_flow_args(args, argv: list[str] | None, flow: bool) -> None:
+    """--solver belongs to flow checkpoints only; --sampler, --spacing and --eta to the others (a ValueError)."""
+    given = set(sys.argv[1:] if argv is None else argv)
+    named = {a.split("=")[0] for a in given}
+    if not flow and args.solver is not None:
+        raise ValueError(f"--solver {args.solver} is for a flow-matching checkpoint (--checkpoint digits-flow); "
+                         f"{args.checkpoint!r} predicts the noise: use --sampler ddim or ddpm.")
+    if flow:
+        wrong = sorted(named & {"--sampler", "--spacing", "--eta"})
+        if wrong:
+            verb = "does" if len(wrong) == 1 else "do"
+            raise ValueError(f"{', '.join(wrong)} {verb} not apply to the flow-matching checkpoint "
+                             f"{args.checkpoint!r}: "
+                             "choose its ODE solver with --solver euler or heun (no noise, a uniform time grid).")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils.sample", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -125,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="where the steps sit: trailing (default) starts at t = T-1 for every --steps; "
                              "leading is Lesson 3's set_timesteps (starts below T-1 when --steps does not divide T)")
     parser.add_argument("--eta", type=float, default=0.0, help="DDIM's noise, 0..1 (default 0: deterministic)")
+    parser.add_argument("--solver", choices=list(SOLVERS), default=None,
+                        help="for a flow-matching checkpoint (digits-flow): euler (1 network evaluation a step, the "
+                             "default) or heun (2 a step, 1 on the last: 2 * steps - 1)")
     parser.add_argument("--seed", type=int, default=0, help="random seed, 0..2**63-1 (default 0)")
     parser.add_argument("--out", default="samples.npy",
                         help="the .npy file to write (a .png of the same name goes beside it)")
@@ -141,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--seed must be between 0 and 2**63-1, got {args.seed}")
     try:
         model = load_checkpoint(_resolve(args.checkpoint), device=get_device())
-        sched = make_scheduler(model, args.sampler, args.steps, args.spacing)
+        flow = ((getattr(model, "trained_on", None) or {}).get("process") or {}).get("kind") == "flow_matching"
+        _check_flow_args(args, argv, flow)
+        sched = make_scheduler(model, (args.solver or "euler") if flow else args.sampler, args.steps, args.spacing)
         npy, png = check_out(args.out)
     except (CheckpointError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -169,6 +201,10 @@ def main(argv: list[str] | None = None) -> int:
         ax.scatter(x[:, 0].cpu(), x[:, 1].cpu(), s=3)
         ax.set_aspect("equal")
         fig.savefig(png, dpi=80)
+    if isinstance(sched, FlowMatchScheduler):
+        print(f"{args.n} samples, flow matching, {sched.solver} with {args.steps} steps ({sched.num_function_evals} "
+              f"network evaluations), {seconds:.2f} s -> {npy} and {png}")
+        return 0
     print(f"{args.n} samples, {args.sampler} with {args.steps} steps ({args.spacing}), {seconds:.2f} s -> {npy} "
           f"and {png}")
     return 0

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ._validate import check_finite, check_image_batch
+from .flow import FlowMatchScheduler, flow_matching_loss
 from .forward import BlurToStatic
 from .process import record_training
 from .scheduler import NoiseScheduler
@@ -56,6 +57,8 @@ def diffusion_loss(model: nn.Module, x0: torch.Tensor, scheduler: NoiseScheduler
     ``BlurToStatic`` (Lesson 4) x_t is its ``add_noise``: blurred by step t's blur, then mixed with static; the
     target is still the static eps.
     """
+    if isinstance(scheduler, FlowMatchScheduler):  # Lesson 6: the flow-matching loss (eq. 6.3), same draws' order
+        return flow_matching_loss(model, x0, scheduler, generator=generator, reduce=reduce)
     abar = schedule_alphas_cumprod(scheduler)
     n = x0.shape[0]
     t = torch.randint(0, abar.shape[0], (n,), generator=generator).to(x0.device)
@@ -114,7 +117,8 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
     ``loss_fn(model, x0, alphas_cumprod, generator) -> a scalar tensor with a gradient``. Each step calls it
     with the batch (on ``data``'s device), ``scheduler.alphas_cumprod`` (on the same device) and the run's
     CPU generator, whose draws make the run repeatable (with a ``BlurToStatic`` it gets the process itself in
-    place of ``alphas_cumprod``, since blurring needs more than abar_t). ``None`` (the default) uses ``diffusion_loss``;
+    place of ``alphas_cumprod``, since blurring needs more than abar_t; a ``FlowMatchScheduler``, Lesson 6, gets
+    itself too). ``None`` (the default) uses ``diffusion_loss`` (``flow_matching_loss`` for a FlowMatchScheduler);
     ``loss_fn=diffusion_loss`` gives the very same numbers. On a GPU your function must put its draws on
     ``x0.device`` itself.
     """
@@ -144,7 +148,8 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
         # 2-minute training cell (about 1,000 refreshes) once failed under nbval waiting for its last message
         bar = tqdm(bar, desc="training", unit="step", mininterval=1.0)
     # for loss_fn: alphas_cumprod, or the process itself for blur-to-static (alphas_cumprod alone cannot blur)
-    alphas_cumprod = scheduler if isinstance(scheduler, BlurToStatic) else scheduler.alphas_cumprod.to(device)
+    whole_process = (BlurToStatic, FlowMatchScheduler)  # Lesson 6: the flow has no alphas_cumprod either
+    alphas_cumprod = scheduler if isinstance(scheduler, whole_process) else scheduler.alphas_cumprod.to(device)
     tic = time.perf_counter()
     for step in bar:
         idx = torch.randint(0, data.shape[0], (batch_size,), generator=g)
@@ -256,7 +261,9 @@ def evaluate_loss(model: nn.Module, data: torch.Tensor, scheduler: NoiseSchedule
     if bins is None:
         return float(loss.mean())
     T = scheduler.num_train_timesteps
-    which = (t * bins) // T  # (M,) bin index
+    if isinstance(scheduler, FlowMatchScheduler):  # Lesson 6: t in [0, 1) -> the same bins in T's units
+        t = t * T
+    which = (t * bins).long() // T  # (M,) bin index
     sums = torch.zeros(bins).index_add_(0, which, loss)
     counts = torch.bincount(which, minlength=bins).clamp(min=1)
     centres = (torch.arange(bins) + 0.5) * T / bins
