@@ -222,6 +222,36 @@ class FlowMatchScheduler:
         return FlowMatchOutput(prev_sample=prev, pred_original_sample=x - t * v)
 
 
+def path_bend(path: torch.Tensor) -> torch.Tensor:
+    """How far each sampling path bends (Lesson 6, section 4): 0 for a straight line.
+
+    ``path``: (S + 1, N, ...) the states of N runs, from the start (static) to the end (the sample). For each run,
+    the largest distance of a state from the straight line through its start and end, divided by the distance
+    from start to end (N,). A straight path gives 0; a quarter circle about 0.21 (the arc's height over its chord).
+    """
+    path = as_float_tensor(path, "path")
+    if path.ndim < 3 or path.shape[0] < 2:
+        raise ValueError(f"path must hold S + 1 >= 2 states of N runs, (S + 1, N, ...), got {tuple(path.shape)}.")
+    p = path.flatten(2).double()  # (S + 1, N, D)
+    a, b = p[0], p[-1]  # (N, D) start and end
+    chord = b - a
+    length = chord.norm(dim=1).clamp_min(1e-12)  # (N,)
+    u = chord / length[:, None]  # the line's direction
+    rel = p - a  # (S + 1, N, D)
+    along = (rel * u).sum(-1, keepdim=True) * u  # the part along the line
+    return ((rel - along).norm(dim=-1).max(dim=0).values / length).float()  # (N,)
+
+
+def steps_for_evals(solver: str, evals: int) -> int:
+    """The most solver steps whose network evaluations fit in ``evals``: Euler (and DDIM) n; Heun (evals + 1) // 2,
+    since n Heun steps make 2n - 1 evaluations (an even budget leaves one unused)."""
+    if solver not in (*SOLVERS, "ddim"):
+        raise ValueError(f"solver must be one of euler, heun, ddim, got {solver!r}.")
+    if isinstance(evals, bool) or not isinstance(evals, numbers.Integral) or evals < 1:
+        raise ValueError(f"evals must be a positive int, got {evals!r}.")
+    return int(evals + 1) // 2 if solver == "heun" else int(evals)
+
+
 @torch.no_grad()
 def flow_sample_loop(model: nn.Module, scheduler: FlowMatchScheduler, x: torch.Tensor, *,
                      keep_trajectory: bool = False, progress: bool = True, trajectory=None):

@@ -290,3 +290,22 @@ def test_cli_flow_errors(tmp_path, flow_file, args, message):
     r = run_cli(*args, "--n", "2", "--out", "s.npy", cwd=tmp_path)
     assert r.returncode == 2 and message in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
+
+
+# ----------------------------------------------------------------------------- the shipped checkpoint
+
+SHIPPED_FLOW_MAX_HELDOUT_LOSS = 0.43  # measured 0.4135 (scripts/train_checkpoints.py --only digits_flow)
+
+
+def test_shipped_digits_flow_checkpoint():
+    model = cu.load_checkpoint("digits-flow", expected_arch="UNet", expected_process=FlowMatchScheduler())
+    assert model.config["prediction_type"] == "velocity"
+    assert model.trained_on == {"process": {"kind": "flow_matching", "num_train_timesteps": 1000},
+                                "sample_shape": [1, 8, 8]}
+    test = cu.load_digits(split="test")
+    loss = cu.evaluate_loss(model, test, FlowMatchScheduler())
+    untrained = cu.evaluate_loss(cu.UNet(channels=32, prediction_type="velocity"), test, FlowMatchScheduler())
+    assert loss < SHIPPED_FLOW_MAX_HELDOUT_LOSS < untrained, (loss, untrained)
+    meta = cu.checkpoints.read_metadata("digits_flow")["metadata"]
+    assert meta["settings"]["prediction_type"] == "velocity" and meta["settings"]["steps"] == 8000
+    assert cu.checkpoints.SHIPPED["digits_flow"].stat().st_size < 5e6
