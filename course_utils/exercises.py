@@ -46,6 +46,7 @@ FAST_SETTINGS = {
     "03_sampling.ipynb": {"N_EVAL = 500": "N_EVAL = 100"},
     "04_static_to_picture.ipynb": {"BLUR_STEPS = 3000": "BLUR_STEPS = 100", "N_EVAL = 500": "N_EVAL = 100"},
 }
+FAST_SETTINGS["06_straight_paths.ipynb"] = {"FLOW_STEPS = 3000": "FLOW_STEPS = 100", "N_EVAL = 500": "N_EVAL = 200"}
 
 
 def strip_solution(source: str) -> str:

@@ -51,6 +51,7 @@ SLIDERS = {
     "03_sampling.ipynb": ["run_slider", "points_slider"],
     "04_static_to_picture.ipynb": ["run_slider", "sdedit_slider"],
 }
+SLIDERS["06_straight_paths.ipynb"] = ["evals_view"]
 # Numbers a lesson computes that the benchmark reports: name -> expression evaluated in its kernel.
 EXTRAS = {
     "04_static_to_picture.ipynb": {
@@ -67,6 +68,14 @@ EXTRAS = {
         "points training (s)": "round(point_hist.seconds, 1)",
         "points held-out loss": "round(loss_with_t, 4)",
     },
+}
+EXTRAS["06_straight_paths.ipynb"] = {
+    "flow-matching training (s)": "round(flow_hist.seconds, 1) if flow_hist else None",
+    "flow-matching training steps": "FLOW_STEPS",
+    "held-out loss, trained in the lesson": "round(yours, 4)",
+    "held-out loss, shipped digits_flow": "round(theirs, 4)",
+    "Frechet at 4 evaluations (DDIM, Euler, Heun)": "[round(fd[n][4], 2) for n in fd]",
+    "Frechet at 8 evaluations (DDIM, Euler, Heun)": "[round(fd[n][8], 2) for n in fd]",
 }
 
 TIMING_CODE = """

@@ -39,6 +39,7 @@ NOTEBOOKS = {  # notebook -> number of sliders it shows
     "03_sampling.ipynb": 4,  # two step sliders, then the DDIM grid's 'steps' and 'eta'
     "04_static_to_picture.ipynb": 2,  # the race of the two processes, then SDEdit's t
 }
+NOTEBOOKS["06_straight_paths.ipynb"] = 1  # the samplers over the number of network evaluations
 SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 RUN_ALL_S = 900  # the whole notebook, on a 2-core CPU that may be busy with other tests
 ARROW_PRESSES = 3

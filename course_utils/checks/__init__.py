@@ -39,3 +39,7 @@ __all__ = [
     "strict_mode",
     "use_yours",
 ]
+
+from .lesson6 import check_euler_step, check_flow_loss, check_heun_step  # noqa: E402  (Lesson 6)
+
+__all__ += ["check_euler_step", "check_flow_loss", "check_heun_step"]

@@ -7,6 +7,7 @@
 - Lesson 2: ``points_denoiser_slider``, ``digits_denoiser_slider`` (``lesson2.py``);
 - Lesson 3: ``trajectory_slider``, ``points_trajectory_slider`` (``lesson3.py``);
 - Lesson 4: ``race_slider`` (two processes side by side), ``image_rows_slider`` (``lesson4.py``).
+- Lesson 6: ``evals_slider`` (samplers side by side over the number of network evaluations, ``lesson6.py``).
 
 Not essential on first read: display plumbing.
 """
@@ -30,3 +31,7 @@ __all__ = [
     "timestep_grid",
     "trajectory_slider",
 ]
+
+from .lesson6 import evals_slider  # noqa: E402  (Lesson 6)
+
+__all__ += ["evals_slider"]

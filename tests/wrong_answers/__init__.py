@@ -18,5 +18,7 @@ _LESSONS = {
     "04_static_to_picture.ipynb": lesson4,
 }
 
+_LESSONS["06_straight_paths.ipynb"] = __import__(__name__ + ".lesson6", fromlist=["lesson6"])  # Lesson 6
+
 WRONG_ANSWERS = {notebook: module.WRONG_ANSWERS for notebook, module in _LESSONS.items()}
 RIGHT_ANSWERS = {notebook: module.RIGHT_ANSWERS for notebook, module in _LESSONS.items()}
