@@ -17,7 +17,7 @@ SLIDERS = [
     ("04_static_to_picture.ipynb", "run_slider", [0, 500, 1000]),
     ("04_static_to_picture.ipynb", "sdedit_slider", [0, 400, 900]),
 ]
-SLIDERS.append(("06_straight_paths.ipynb", "evals_view", [1, 4, 32]))  # Lesson 6
+SLIDERS.append(("06_straight_paths.ipynb", "evals_view", [0, 4, 32]))  # Lesson 6
 
 
 @pytest.mark.parametrize("notebook,name,values", SLIDERS, ids=[f"{n}-{s}" for n, s, _ in SLIDERS])
