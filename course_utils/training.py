@@ -117,7 +117,7 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
           batch_size: int = 256, lr: float = 2e-3, warmup: int = 100, ema_decay: float | None = 0.999,
           weight_decay: float = 0.0, seed: int = 0, progress: bool = True,
           loss_fn: Callable | None = None, labels: torch.Tensor | None = None,
-          label_dropout: float = 0.1) -> tuple[nn.Module, TrainHistory]:
+          label_dropout: float = 0.2) -> tuple[nn.Module, TrainHistory]:
     """Train ``model`` to predict the noise on ``data`` (N, ...) with the loss of eq. 2.1; returns (model, history).
 
     The returned model is the EMA of the weights when ``ema_decay`` is set (the one to sample from), else
@@ -135,7 +135,7 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
 
     Lesson 5: ``labels`` (N,) long, one class per example of ``data``, trains a class-conditional model
     (``num_classes`` > 0) with the share ``label_dropout`` of examples given the null label (per example, drawn
-    with the run's generator; 0.1 measured against 0.2 in the README). A ``loss_fn`` then also gets the batch's
+    with the run's generator; 0.2 measured against 0.1 in the README). A ``loss_fn`` then also gets the batch's
     labels: ``loss_fn(model, x0, alphas_cumprod, generator, labels=y)``.
     """
     if steps < 1 or batch_size < 1:
@@ -254,7 +254,7 @@ def _check_train_labels(model: nn.Module, data: torch.Tensor, labels, label_drop
     check_labels(labels, data.shape[0], k, "labels", allow_null=False)  # real classes: the dropout adds the null
     if isinstance(label_dropout, bool) or not isinstance(label_dropout, (int, float)) or not 0 <= label_dropout < 1:
         raise ValueError(f"label_dropout (the share of examples trained without their label) must be in [0, 1), "
-                         f"got {label_dropout!r}; the course uses 0.1.")
+                         f"got {label_dropout!r}; the course uses 0.2.")
 
 
 def _call_loss_fn(loss_fn: Callable, model: nn.Module, x0: torch.Tensor, alphas_cumprod: torch.Tensor,

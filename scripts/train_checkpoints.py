@@ -37,8 +37,9 @@ SETTINGS = {
 }
 # Lesson 4: digits' recipe with the blur-to-static process (max_blur_sigma chosen with scripts/blur_sweep.py).
 SETTINGS["digits_blur"] = dict(SETTINGS["digits"], max_blur_sigma=3.0, d_min=0.001)
-# Lesson 5: digits' recipe, class-conditional (10 labels + the null label), 10 % of examples trained without label
-SETTINGS["digits_cond"] = dict(SETTINGS["digits"], num_classes=10, label_dropout=0.1)
+# Lesson 5: digits' recipe, class-conditional (10 labels + the null label), 20 % of examples trained without label
+# (measured against 10 %, README: the same accuracy, a little more variety under guidance)
+SETTINGS["digits_cond"] = dict(SETTINGS["digits"], num_classes=10, label_dropout=0.2)
 SCHEDULE = {"num_train_timesteps": 1000, "beta_schedule": "cosine"}
 
 
