@@ -46,7 +46,7 @@ FAST_SETTINGS = {
     "03_sampling.ipynb": {"N_EVAL = 500": "N_EVAL = 100"},
     "04_static_to_picture.ipynb": {"BLUR_STEPS = 3000": "BLUR_STEPS = 100", "N_EVAL = 500": "N_EVAL = 100"},
     "05_asking_for_a_picture.ipynb": {"POINT_STEPS = 2000": "POINT_STEPS = 800",
-                                      "DIGIT_STEPS = 2000": "DIGIT_STEPS = 100", "N_TABLE = 50": "N_TABLE = 20"},
+                                      "DIGIT_STEPS = 2000": "DIGIT_STEPS = 100", "N_TABLE = 40": "N_TABLE = 20"},
 }
 
 
