@@ -87,11 +87,12 @@ def check_guided_eps(fn: Callable, ex: str) -> None:
             "you wrote Ho & Salimans' form (1 + w) eps_y - w eps_null with the course's w: the course's w is "
             "diffusers' guidance_scale, eps_null + w (eps_y - eps_null); theirs is w - 1. At w = 1 you must get "
             "eps_y itself.": e_u + (1 + w) * d,
-            "the scale sits on the wrong term: eps_null + w (eps_y - eps_null) starts from the unconditional "
-            "prediction and scales the difference.": e_c + w * d,
             "this guides toward the unconditional prediction (the difference eps_null - eps_y): guidance pushes "
             "along eps_y - eps_null, away from \"no request\".": e_c + w * (e_u - e_c),
-            "you scaled eps_null: it is eps_null + w (eps_y - eps_null), the scale on the difference.": w * e_u + d,
+            "the scale sits on the wrong term: you scaled eps_null; it is eps_null + w (eps_y - eps_null), the "
+            "scale on the difference.": w * e_u + d,
+            "the scale sits on the wrong term: you scaled eps_y alone; it is eps_null + w (eps_y - eps_null), the "
+            "scale on the difference.": w * e_c,
             "you left out the difference: eps_null + w (eps_y - eps_null), not eps_null + w eps_y.": e_u + w * e_c,
             "you averaged the two predictions: eps_null + w (eps_y - eps_null) extrapolates past eps_y for w > 1.":
             (e_u + e_c) / 2,

@@ -24,9 +24,10 @@ WRONG_ANSWERS = {
     "guided_eps": [
         ("eps = eps_uncond + (1 + w) * (eps_cond - eps_uncond)", "Ho & Salimans' form"),
         ("eps = (1 + w) * eps_cond - w * eps_uncond", "Ho & Salimans' form"),
-        ("eps = eps_cond + w * (eps_cond - eps_uncond)", "the scale sits on the wrong term"),
+        ("eps = eps_cond + w * (eps_cond - eps_uncond)", "Ho & Salimans' form"),  # the same as (1 + w) on the difference
+        ("eps = w * eps_cond", "you scaled eps_y alone"),
         ("eps = eps_cond + w * (eps_uncond - eps_cond)", "toward the unconditional prediction"),
-        ("eps = w * eps_uncond + (eps_cond - eps_uncond)", "you scaled eps_null"),
+        ("eps = w * eps_uncond + (eps_cond - eps_uncond)", "the scale sits on the wrong term: you scaled eps_null"),
         ("eps = eps_uncond + w * eps_cond", "left out the difference"),
         ("eps = (eps_uncond + eps_cond) / 2", "averaged the two predictions"),
         ("eps = None", "returned None"),
