@@ -45,8 +45,10 @@ SHIPPED = {
     "points": WEIGHTS / "points_mlp.safetensors",
     "digits_blur": WEIGHTS / "digits_blur.safetensors",  # trained with blur-to-static (Lesson 4)
 }
+SHIPPED["digits_cond"] = WEIGHTS / "digits_cond.safetensors"  # class-conditional, for guidance (Lesson 5)
 SHIPPED["digits_flow"] = WEIGHTS / "digits_flow.safetensors"  # flow matching, predicts a velocity (Lesson 6)
 ALIASES = {"digits-blur": "digits_blur"}  # the command line's spelling
+ALIASES["digits-cond"] = "digits_cond"
 ALIASES["digits-flow"] = "digits_flow"
 FORMAT = "course-utils-checkpoint-2"
 OLD_FORMATS = ("course-utils-checkpoint-1",)  # config and metadata only: no record, no fingerprint
@@ -85,10 +87,37 @@ OPTIONAL_CONFIG_FIELDS = {  # Lesson 6: a velocity-predicting (flow-matching) mo
 }
 
 
+# Lesson 5: a class-conditional model's config has both of these (an unconditional one neither, as before)
+CONDITIONAL_FIELDS = ("num_classes", "null_label")
+MAX_CLASSES = 100_000
+
+
+def _check_conditional(config: dict, where: str) -> dict:
+    """The conditional fields of ``config`` checked (num_classes a positive int, null_label = num_classes, the last
+    row of the label embedding); returns the config without them for the checks of its architecture."""
+    present = [k for k in CONDITIONAL_FIELDS if k in config]
+    if not present:
+        return config
+    if len(present) != len(CONDITIONAL_FIELDS):
+        lacking = [k for k in CONDITIONAL_FIELDS if k not in config]
+        raise CheckpointError(f"{where} has {present[0]!r} without {lacking}: a class-conditional config records "
+                              "both num_classes and null_label.")
+    k, null = config["num_classes"], config["null_label"]
+    if not (isinstance(k, numbers.Integral) and not isinstance(k, bool) and 1 <= k <= MAX_CLASSES):
+        raise CheckpointError(f"{where}: num_classes must be an int from 1 to {MAX_CLASSES}, got {k!r}.")
+    if not (isinstance(null, numbers.Integral) and not isinstance(null, bool) and null == k):
+        raise CheckpointError(f"{where}: null_label must equal num_classes ({k}, the last row of the label "
+                              f"embedding), got {null!r}.")
+    return {key: v for key, v in config.items() if key not in CONDITIONAL_FIELDS}
+
+
 def check_config(config, where: str = "the config") -> dict:
     """``config`` if it is a valid model config (known arch, every field with a sane value), else CheckpointError."""
     if not isinstance(config, dict):
         raise CheckpointError(f"{where} must be a JSON object with an 'arch', got {type(config).__name__}.")
+    if any(k in config for k in CONDITIONAL_FIELDS):  # Lesson 5: check those, then the rest as before
+        check_config(_check_conditional(config, where), where)
+        return config
     arch = config.get("arch")
     if arch not in CONFIG_FIELDS:
         raise CheckpointError(f"{where} names an unknown architecture {arch!r}: expected one of "

@@ -64,6 +64,48 @@ def _check_t(t: torch.Tensor, n: int, num_train_timesteps: int) -> None:
         raise ValueError(f"t must lie in 0..{num_train_timesteps - 1}, got {int(t.min())}..{int(t.max())}.")
 
 
+def _check_num_classes(num_classes, null_label) -> int:
+    """num_classes: 0 (unconditional) or a positive int; null_label, if given (a checkpoint's config), must be it."""
+    num_classes = check_positive_int(num_classes, "num_classes", minimum=0)
+    if null_label is not None and (num_classes == 0 or null_label != num_classes):
+        raise ValueError(f"null_label must be num_classes ({num_classes}) on a class-conditional model (the last row "
+                         f"of the label embedding), got {null_label!r}.")
+    return num_classes
+
+
+def check_labels(y, n: int, num_classes: int, what: str = "y", allow_null: bool = True) -> None:
+    """Labels for a class-conditional model (Lesson 5): a (n,) long tensor of 0..num_classes-1, or num_classes
+    (the null label: "no request"). A clear error for a numpy array, floats, a wrong shape or a value out of range."""
+    if isinstance(y, np.ndarray):
+        raise TypeError(f"{what} must be a torch tensor of integer labels (torch.long), got a numpy array: "
+                        "use torch.from_numpy(y).long().")
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(f"{what} must be a torch tensor of integer labels (torch.long), shape ({n},), got "
+                        f"{type(y).__name__}: use torch.full(({n},), label) for one label for every example.")
+    if y.ndim != 1 or y.shape[0] != n:
+        raise ValueError(f"{what} must hold one label per example, shape ({n},), got {tuple(y.shape)}.")
+    if torch.is_floating_point(y) or y.dtype == torch.bool or torch.is_complex(y):
+        raise TypeError(f"{what} must be integer labels (torch.long), got dtype {y.dtype}: use {what}.long().")
+    if n and (int(y.min()) < 0 or int(y.max()) > num_classes - (not allow_null)):
+        null = f" or be {num_classes} (the null label, no request)" if allow_null else ""
+        raise ValueError(f"{what} must lie in 0..{num_classes - 1} (a class){null}, got "
+                         f"{int(y.min())}..{int(y.max())}.")
+
+
+def _label_embedding(model: nn.Module, y, n: int, device) -> torch.Tensor | None:
+    """The label's embedding (n, emb) for a conditional model (y None: the null label); None for an unconditional
+    model, which refuses any y."""
+    if not model.num_classes:
+        if y is not None:
+            raise ValueError(f"this {type(model).__name__} is unconditional (num_classes=0): it takes no labels y. "
+                             "Build it with num_classes=10 (Lesson 5), or load the checkpoint 'digits_cond'.")
+        return None
+    if y is None:
+        y = torch.full((n,), model.num_classes, dtype=torch.long, device=device)  # the null label: no request
+    check_labels(y, n, model.num_classes)
+    return model.label_emb(y.to(device))
+
+
 PREDICTION_TYPES = ("epsilon", "velocity")  # what the network predicts: the noise (Lessons 2-5), the velocity (6)
 
 
@@ -99,7 +141,7 @@ class PointDenoiser(nn.Module):
     """An MLP that predicts eps for 2-D points: input (x_t (N, 2), t (N,)), output (N, 2)."""
 
     def __init__(self, hidden: int = 128, layers: int = 3, time_dim: int = 32, num_train_timesteps: int = 1000,
-                 prediction_type: str = "epsilon"):
+                 num_classes: int = 0, null_label: int | None = None, prediction_type: str = "epsilon"):
         super().__init__()
         hidden, layers = check_positive_int(hidden, "hidden"), check_positive_int(layers, "layers")
         time_dim = check_positive_int(time_dim, "time_dim", minimum=4)
@@ -117,13 +159,23 @@ class PointDenoiser(nn.Module):
         for a, b in zip(dims[:-1], dims[1:], strict=True):
             blocks += [nn.Linear(a, b), nn.SiLU()]
         self.net = nn.Sequential(*blocks, nn.Linear(hidden, 2))
+        # Lesson 5: with num_classes > 0, a label embedding added to the time embedding; row num_classes is the
+        # null label ("no request"). An unconditional model keeps exactly the config and weights it had.
+        self.num_classes = _check_num_classes(num_classes, null_label)
+        if self.num_classes:
+            self.config.update(num_classes=self.num_classes, null_label=self.num_classes)
+            self.label_emb = nn.Embedding(self.num_classes + 1, time_dim)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """x (N, 2), t (N,) long; y (N,) long labels for a conditional model (None: the null label)."""
         _check_input(self, x, "points")
         if x.ndim != 2 or x.shape[1] != 2:
             raise ValueError(f"PointDenoiser takes points shaped (N, 2), got {tuple(x.shape)}.")
         t = _time_input(self, t, x.shape[0])  # integer timesteps, or t * T for a velocity model (Lesson 6)
         emb = timestep_embedding(t, self.time_dim).to(x.dtype)  # (N, time_dim)
+        label = _label_embedding(self, y, x.shape[0], x.device)
+        if label is not None:
+            emb = emb + label  # (N, time_dim): "which moon" joins "how noisy" (Lesson 5)
         return self.net(torch.cat([x, emb], dim=1))  # (N, 2)
 
 
@@ -156,7 +208,8 @@ class UNet(nn.Module):
     """
 
     def __init__(self, channels: int = 32, emb_dim: int = 128, image_size: int = 8, in_channels: int = 1,
-                 num_train_timesteps: int = 1000, dropout: float = 0.0, prediction_type: str = "epsilon"):
+                 num_train_timesteps: int = 1000, dropout: float = 0.0, num_classes: int = 0,
+                 null_label: int | None = None, prediction_type: str = "epsilon"):
         super().__init__()
         channels, emb_dim = check_positive_int(channels, "channels"), check_positive_int(emb_dim, "emb_dim")
         image_size, in_channels = check_positive_int(image_size, "image_size"), check_positive_int(in_channels,
@@ -187,8 +240,16 @@ class UNet(nn.Module):
         self.conv_out = nn.Sequential(nn.GroupNorm(8, c), nn.SiLU(), nn.Conv2d(c, in_channels, 3, padding=1))
         nn.init.zeros_(self.conv_out[-1].weight)  # start by predicting eps = 0: a calm first step
         nn.init.zeros_(self.conv_out[-1].bias)
+        # Lesson 5: a class label as one learned vector per class, ADDED to the time embedding as in Dhariwal &
+        # Nichol 2021's class-conditional ADM: cheap (num_classes + 1 rows), and every ResBlock already receives
+        # the embedding. Row num_classes is the null label ("no request"), which classifier-free guidance needs.
+        self.num_classes = _check_num_classes(num_classes, null_label)
+        if self.num_classes:
+            self.config.update(num_classes=self.num_classes, null_label=self.num_classes)
+            self.label_emb = nn.Embedding(self.num_classes + 1, emb_dim)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """x (N, C, H, W), t (N,) long; y (N,) long labels for a conditional model (None: the null label)."""
         _check_input(self, x, "images")
         s = self.image_size
         if x.ndim != 4 or x.shape[1] != self.in_channels or x.shape[2:] != (s, s):
@@ -197,6 +258,9 @@ class UNet(nn.Module):
             )
         t = _time_input(self, t, x.shape[0])  # integer timesteps, or t * T for a velocity model (Lesson 6)
         emb = self.time_mlp(timestep_embedding(t, self.channels).to(x.dtype))  # (N, emb_dim)
+        label = _label_embedding(self, y, x.shape[0], x.device)
+        if label is not None:
+            emb = emb + label  # (N, emb_dim): the request joins the timestep (Lesson 5)
         h1 = self.down1(self.conv_in(x), emb)  # (N, c, 8, 8)   skip 1
         h2 = self.down2(self.pool1(h1), emb)  # (N, 2c, 4, 4)  skip 2
         h = self.mid(self.pool2(h2), emb)  # (N, 2c, 2, 2)

@@ -47,7 +47,8 @@ def schedule_alphas_cumprod(schedule: NoiseScheduler | torch.Tensor) -> torch.Te
 
 
 def diffusion_loss(model: nn.Module, x0: torch.Tensor, scheduler: NoiseScheduler | torch.Tensor,
-                   generator: torch.Generator | None = None, reduce: bool = True):
+                   generator: torch.Generator | None = None, reduce: bool = True, *,
+                   labels: torch.Tensor | None = None, label_dropout: float = 0.0):
     """The simplified DDPM loss on a batch x0 (Lesson 2, eq. 2.1).
 
     Draws, in this order and with ``generator``: t with ``torch.randint(0, T, (N,))`` (one per example),
@@ -56,6 +57,10 @@ def diffusion_loss(model: nn.Module, x0: torch.Tensor, scheduler: NoiseScheduler
     this function has Exercise 2.2's signature ``(model, x0, alphas_cumprod, generator)``. With a
     ``BlurToStatic`` (Lesson 4) x_t is its ``add_noise``: blurred by step t's blur, then mixed with static; the
     target is still the static eps.
+
+    Lesson 5: ``labels`` (N,) long for a class-conditional model; after t and eps, ``guidance.drop_labels`` gives
+    each example the null label with probability ``label_dropout`` (one ``torch.rand(N)`` draw), so that the same
+    network also learns the unconditional prediction that classifier-free guidance needs.
     """
     if isinstance(scheduler, FlowMatchScheduler):  # Lesson 6: the flow-matching loss (eq. 6.3), same draws' order
         return flow_matching_loss(model, x0, scheduler, generator=generator, reduce=reduce)
@@ -68,6 +73,15 @@ def diffusion_loss(model: nn.Module, x0: torch.Tensor, scheduler: NoiseScheduler
     else:  # eq. 1.5, written as add_noise writes it (the same numbers)
         a = abar.to(device=x0.device, dtype=x0.dtype)[t].reshape((-1,) + (1,) * (x0.ndim - 1))  # (N, 1, ...)
         x_t = a**0.5 * x0 + (1 - a) ** 0.5 * eps
+    if labels is not None:  # Lesson 5: the request, dropped to "no request" for a share label_dropout
+        from .guidance import drop_labels
+
+        if not getattr(model, "num_classes", 0):
+            raise ValueError("labels need a class-conditional model (UNet or PointDenoiser with num_classes > 0); "
+                             "this one was built without labels.")
+        y = drop_labels(labels, model.num_classes, label_dropout, generator).to(x0.device)  # (N,)
+        per_example = ((model(x_t, t, y) - eps) ** 2).flatten(1).mean(dim=1)  # (N,)
+        return per_example.mean() if reduce else (per_example, t)
     per_example = ((model(x_t, t) - eps) ** 2).flatten(1).mean(dim=1)  # (N,)
     return per_example.mean() if reduce else (per_example, t)
 
@@ -105,7 +119,8 @@ class EMA:
 def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, steps: int = 2000,
           batch_size: int = 256, lr: float = 2e-3, warmup: int = 100, ema_decay: float | None = 0.999,
           weight_decay: float = 0.0, seed: int = 0, progress: bool = True,
-          loss_fn: Callable | None = None) -> tuple[nn.Module, TrainHistory]:
+          loss_fn: Callable | None = None, labels: torch.Tensor | None = None,
+          label_dropout: float = 0.2) -> tuple[nn.Module, TrainHistory]:
     """Train ``model`` to predict the noise on ``data`` (N, ...) with the loss of eq. 2.1; returns (model, history).
 
     The returned model is the EMA of the weights when ``ema_decay`` is set (the one to sample from), else
@@ -121,6 +136,11 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
     itself too). ``None`` (the default) uses ``diffusion_loss`` (``flow_matching_loss`` for a FlowMatchScheduler);
     ``loss_fn=diffusion_loss`` gives the very same numbers. On a GPU your function must put its draws on
     ``x0.device`` itself.
+
+    Lesson 5: ``labels`` (N,) long, one class per example of ``data``, trains a class-conditional model
+    (``num_classes`` > 0) with the share ``label_dropout`` of examples given the null label (per example, drawn
+    with the run's generator; 0.2 measured against 0.1 in the README). A ``loss_fn`` then also gets the batch's
+    labels: ``loss_fn(model, x0, alphas_cumprod, generator, labels=y)``.
     """
     if steps < 1 or batch_size < 1:
         raise ValueError(f"steps and batch_size must be positive, got {steps} and {batch_size}.")
@@ -128,6 +148,8 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
         raise TypeError(f"loss_fn must be a function (model, x0, alphas_cumprod, generator) -> loss, got "
                         f"{type(loss_fn).__name__}. Pass the function itself, without ().")
     _check_data(data)
+    if labels is not None:
+        _check_train_labels(model, data, labels, label_dropout)
     device = data.device
     model.to(device).train().requires_grad_(True)  # a model returned by train() (an EMA copy) can train again
     g = torch.Generator().manual_seed(seed)
@@ -153,7 +175,13 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
     tic = time.perf_counter()
     for step in bar:
         idx = torch.randint(0, data.shape[0], (batch_size,), generator=g)
-        if loss_fn is None:
+        if labels is not None and loss_fn is None:  # Lesson 5: the same loss, told each example's label
+            loss = diffusion_loss(model, data[idx.to(device)], scheduler, generator=g,
+                                  labels=labels[idx.to(labels.device)].to(device), label_dropout=label_dropout)
+        elif labels is not None:
+            loss = _call_loss_fn(loss_fn, model, data[idx.to(device)], alphas_cumprod, g, first=step == 0,
+                                 labels=labels[idx.to(labels.device)].to(device))
+        elif loss_fn is None:
             loss = diffusion_loss(model, data[idx.to(device)], scheduler, generator=g)
         else:
             loss = _call_loss_fn(loss_fn, model, data[idx.to(device)], alphas_cumprod, g, first=step == 0)
@@ -220,11 +248,25 @@ def _check_data(data) -> None:
                              "expect [-1, 1]. Use x * 2 - 1 (or cu.load_digits(), which is already in [-1, 1]).")
 
 
+def _check_train_labels(model: nn.Module, data: torch.Tensor, labels, label_dropout) -> None:
+    """Lesson 5: labels for ``train``, one per example of ``data``, and a model that takes them."""
+    from .models import check_labels
+
+    k = getattr(model, "num_classes", 0)
+    if not k:
+        raise ValueError("labels need a class-conditional model: build it with num_classes=K (e.g. "
+                         "cu.UNet(num_classes=10)); this one was built without labels.")
+    check_labels(labels, data.shape[0], k, "labels", allow_null=False)  # real classes: the dropout adds the null
+    if isinstance(label_dropout, bool) or not isinstance(label_dropout, (int, float)) or not 0 <= label_dropout < 1:
+        raise ValueError(f"label_dropout (the share of examples trained without their label) must be in [0, 1), "
+                         f"got {label_dropout!r}; the course uses 0.2.")
+
+
 def _call_loss_fn(loss_fn: Callable, model: nn.Module, x0: torch.Tensor, alphas_cumprod: torch.Tensor,
-                  generator: torch.Generator, first: bool) -> torch.Tensor:
+                  generator: torch.Generator, first: bool, **labels) -> torch.Tensor:
     """One call of a user's loss; on the first step, say clearly what is wrong with what it returns."""
     try:
-        loss = loss_fn(model, x0, alphas_cumprod, generator)
+        loss = loss_fn(model, x0, alphas_cumprod, generator, **labels)
     except RuntimeError as err:
         if first and "device" in str(err):
             raise RuntimeError(f"loss_fn failed on {x0.device}: {str(err).splitlines()[0]} Draw t and eps on "
@@ -245,8 +287,10 @@ def _call_loss_fn(loss_fn: Callable, model: nn.Module, x0: torch.Tensor, alphas_
 
 @torch.no_grad()
 def evaluate_loss(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, repeats: int = 4,
-                  seed: int = 1234, bins: int | None = None):
+                  seed: int = 1234, bins: int | None = None, labels: torch.Tensor | None = None):
     """The loss of eq. 2.1 on ``data`` averaged over ``repeats`` draws of t and eps (fixed seed).
+
+    Lesson 5: ``labels`` (N,) long gives a conditional model each example's label (none dropped).
 
     With ``bins``, also returns the mean loss in ``bins`` equal ranges of t: (loss, (bin_centres, bin_losses)).
     """
@@ -254,7 +298,8 @@ def evaluate_loss(model: nn.Module, data: torch.Tensor, scheduler: NoiseSchedule
     g = torch.Generator().manual_seed(seed)
     losses, ts = [], []
     for _ in range(repeats):
-        per_example, t = diffusion_loss(model, data, scheduler, generator=g, reduce=False)
+        per_example, t = diffusion_loss(model, data, scheduler, generator=g, reduce=False, **(
+            {} if labels is None else {"labels": labels}))
         losses.append(per_example.cpu())
         ts.append(t.cpu())
     loss, t = torch.cat(losses), torch.cat(ts)

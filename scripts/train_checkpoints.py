@@ -3,6 +3,7 @@
     python scripts/train_checkpoints.py              # all three; about 10 minutes on a 2-core CPU
     python scripts/train_checkpoints.py --only points
     python scripts/train_checkpoints.py --only digits_blur   # Lesson 4's: the same recipe, blur-to-static noising
+    python scripts/train_checkpoints.py --only digits_cond   # Lesson 5's: the same recipe, told each digit's label
     python scripts/train_checkpoints.py --only digits_flow   # Lesson 6's: the same recipe, flow matching
 
 Lesson 2's network and loop, trained longer (8,000 steps instead of 3,000) with dropout 0.1, which
@@ -38,6 +39,9 @@ SETTINGS = {
 }
 # Lesson 4: digits' recipe with the blur-to-static process (max_blur_sigma chosen with scripts/blur_sweep.py).
 SETTINGS["digits_blur"] = dict(SETTINGS["digits"], max_blur_sigma=3.0, d_min=0.001)
+# Lesson 5: digits' recipe, class-conditional (10 labels + the null label), 20 % of examples trained without label
+# (measured against 10 %, README: the same accuracy, a little more variety under guidance)
+SETTINGS["digits_cond"] = dict(SETTINGS["digits"], num_classes=10, label_dropout=0.2)
 SCHEDULE = {"num_train_timesteps": 1000, "beta_schedule": "cosine"}
 # Lesson 6: digits' recipe and network with flow matching (the network predicts the velocity eps - x_0)
 SETTINGS["digits_flow"] = dict(SETTINGS["digits"], prediction_type="velocity")
@@ -62,6 +66,22 @@ def train_digits(out: Path, settings: dict) -> None:
           f"train loss {cu.evaluate_loss(ema, train[:180], sched):.4f} -> {out} ({out.stat().st_size / 1e6:.2f} MB)")
 
 
+def train_digits_cond(out: Path, settings: dict) -> None:
+    """Lesson 5: the digits recipe with each digit's label; held-out loss with the labels (none dropped)."""
+    s = dict(settings)
+    torch.manual_seed(s["seed"])
+    model = cu.UNet(channels=s.pop("channels"), dropout=s.pop("dropout"), num_classes=s.pop("num_classes"))
+    (train, y), (test, y_test) = (cu.load_digits(split=k, return_labels=True) for k in ("train", "test"))
+    sched = cu.NoiseScheduler(**SCHEDULE)
+    ema, hist = cu.train(model, train, sched, progress=True, labels=y, **s)
+    meta = {"settings": settings, "train_seconds": round(hist.seconds, 1),
+            "heldout_loss": cu.evaluate_loss(ema, test, sched, labels=y_test),
+            "heldout_loss_null": cu.evaluate_loss(ema, test, sched), "torch": torch.__version__}
+    cu.save_checkpoint(ema, out, metadata=meta)
+    print(f"{out.stem}: {hist.seconds:.0f} s, held-out loss {meta['heldout_loss']:.4f} with labels, "
+          f"{meta['heldout_loss_null']:.4f} with the null label -> {out} ({out.stat().st_size / 1e6:.2f} MB)")
+
+
 def train_points(out: Path, settings: dict) -> None:
     s = dict(settings)
     torch.manual_seed(s["seed"])
@@ -77,22 +97,25 @@ def train_points(out: Path, settings: dict) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=["digits", "points", "digits_blur", "digits-blur", "digits_flow",
-                                           "digits-flow"])
+    parser.add_argument("--only", choices=["digits", "points", "digits_blur", "digits-blur", "digits_cond",
+                                           "digits-cond", "digits_flow", "digits-flow"])
     parser.add_argument("--out-dir", type=Path, default=None, help="write here instead of course_utils/weights")
     parser.add_argument("--steps", type=int, default=None, help="override the number of steps (experiments)")
     parser.add_argument("--max-blur-sigma", type=float, default=None, help="override digits_blur's (experiments)")
+    parser.add_argument("--label-dropout", type=float, default=None, help="override digits_cond's (experiments)")
     args = parser.parse_args()
     only = ALIASES.get(args.only, args.only)
     tic = time.perf_counter()
     for name, fn in (("points", train_points), ("digits", train_digits), ("digits_blur", train_digits),
-                     ("digits_flow", train_digits)):
+                     ("digits_cond", train_digits_cond), ("digits_flow", train_digits)):
         if only and only != name:
             continue
         out = (args.out_dir / SHIPPED[name].name) if args.out_dir else SHIPPED[name]
         settings = dict(SETTINGS[name], **({"steps": args.steps} if args.steps else {}))
         if args.max_blur_sigma is not None and name == "digits_blur":
             settings["max_blur_sigma"] = args.max_blur_sigma
+        if args.label_dropout is not None and name == "digits_cond":
+            settings["label_dropout"] = args.label_dropout
         fn(out, settings)
     print(f"total {time.perf_counter() - tic:.0f} s")
     return 0
