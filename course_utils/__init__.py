@@ -8,6 +8,7 @@ Each piece is derived in a lesson first, then imported from here by the later le
 - ``data.load_digits``, ``data.load_photo``: pictures that ship with installed packages (Lesson 1).
 - ``models.UNet``, ``models.PointDenoiser``, ``training.train``, ``ideal.ideal_denoiser``,
   ``checkpoints``: the denoisers, their training loop, the ideal denoiser, safe save/load (Lesson 2).
+- ``flow.FlowMatchScheduler``, ``flow.flow_matching_loss``: flow matching, its Euler and Heun solvers (Lesson 6).
 - ``sliders``, ``plotting``: display helpers; ``checks``: the exercise checks (one module per lesson,
   like ``sliders``); ``env``: device and seed.
 
@@ -18,6 +19,7 @@ from .checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from .crayons import Drawings, make_drawings, read_colour, read_object, tokenize  # Lesson 7: crayon drawings
 from .data import crayon_drawing, load_digits, load_photo, load_points, to_model_range
 from .env import environment_report, get_device, seed_everything
+from .flow import FlowMatchScheduler, flow_matching_loss  # Lesson 6
 from .forward import BlurToStatic, blur, dct_matrix, forward_step, frequency_snr, heat_frequencies, snr_crossings
 from .ideal import ideal_denoiser
 from .models import PointDenoiser, UNet, timestep_embedding
@@ -59,3 +61,4 @@ __all__ = [
     "read_object",
     "tokenize",
 ]
+__all__ += ["FlowMatchScheduler", "flow_matching_loss"]  # Lesson 6

@@ -46,9 +46,11 @@ SHIPPED = {
     "digits_blur": WEIGHTS / "digits_blur.safetensors",  # trained with blur-to-static (Lesson 4)
 }
 SHIPPED["digits_cond"] = WEIGHTS / "digits_cond.safetensors"  # class-conditional, for guidance (Lesson 5)
+SHIPPED["digits_flow"] = WEIGHTS / "digits_flow.safetensors"  # flow matching, predicts a velocity (Lesson 6)
 SHIPPED["crayons"] = WEIGHTS / "crayons.safetensors"  # text-conditional crayon drawings (Lesson 7)
 ALIASES = {"digits-blur": "digits_blur"}  # the command line's spelling
 ALIASES["digits-cond"] = "digits_cond"
+ALIASES["digits-flow"] = "digits_flow"
 FORMAT = "course-utils-checkpoint-2"
 OLD_FORMATS = ("course-utils-checkpoint-1",)  # config and metadata only: no record, no fingerprint
 FINGERPRINTED = ("format", "config", "process", "sample_shape", "metadata")
@@ -79,6 +81,10 @@ CONFIG_FIELDS = {  # every field of each architecture's config, with its check (
              "in_channels": _int(1, 64), "num_train_timesteps": _T, "dropout": _DROPOUT},
     "PointDenoiser": {"hidden": _int(1, 8192), "layers": _int(1, 64), "time_dim": _int(4, 4096, 2),
                       "num_train_timesteps": _T},
+}
+# fields only some models have (absent: the default, so the configs of the earlier checkpoints stay as shipped)
+OPTIONAL_CONFIG_FIELDS = {  # Lesson 6: a velocity-predicting (flow-matching) model
+    "prediction_type": (lambda v: v in ("epsilon", "velocity"), "'epsilon' or 'velocity'"),
 }
 
 
@@ -143,12 +149,16 @@ def check_config(config, where: str = "the config") -> dict:
         raise CheckpointError(f"{where} names an unknown architecture {arch!r}: expected one of "
                               f"{sorted(CONFIG_FIELDS)}.")
     fields = CONFIG_FIELDS[arch]
-    missing, unknown = sorted(set(fields) - set(config)), sorted(set(config) - set(fields) - {"arch"})
+    missing = sorted(set(fields) - set(config))
+    unknown = sorted(set(config) - set(fields) - set(OPTIONAL_CONFIG_FIELDS) - {"arch"})
     if missing or unknown:
         raise CheckpointError(f"{where} ({arch}) lacks {missing} and has unknown fields {unknown}: it was not "
                               f"written by save_checkpoint, or was edited.")
     for name, (ok, what) in fields.items():
         if not ok(config[name]):
+            raise CheckpointError(f"{where} ({arch}): {name} must be {what}, got {config[name]!r}.")
+    for name, (ok, what) in OPTIONAL_CONFIG_FIELDS.items():
+        if name in config and not ok(config[name]):
             raise CheckpointError(f"{where} ({arch}): {name} must be {what}, got {config[name]!r}.")
     return config
 

@@ -45,7 +45,10 @@ FAST_SETTINGS = {
     "02_denoiser.ipynb": {"DIGIT_STEPS = 3000": "DIGIT_STEPS = 100", "POINT_STEPS = 3000": "POINT_STEPS = 300"},
     "03_sampling.ipynb": {"N_EVAL = 500": "N_EVAL = 100"},
     "04_static_to_picture.ipynb": {"BLUR_STEPS = 3000": "BLUR_STEPS = 100", "N_EVAL = 500": "N_EVAL = 100"},
+    "05_asking_for_a_picture.ipynb": {"POINT_STEPS = 2000": "POINT_STEPS = 800",
+                                      "DIGIT_STEPS = 2000": "DIGIT_STEPS = 100", "N_TABLE = 40": "N_TABLE = 20"},
 }
+FAST_SETTINGS["06_straight_paths.ipynb"] = {"FLOW_STEPS = 3000": "FLOW_STEPS = 100", "N_EVAL = 500": "N_EVAL = 200"}
 
 
 def strip_solution(source: str) -> str:

@@ -112,6 +112,35 @@ def _label_embedding(model: nn.Module, y, n: int, device) -> torch.Tensor | None
     return model.label_emb(y.to(device))
 
 
+PREDICTION_TYPES = ("epsilon", "velocity")  # what the network predicts: the noise (Lessons 2-5), the velocity (6)
+
+
+def _check_prediction_type(prediction_type) -> str:
+    if prediction_type not in PREDICTION_TYPES:
+        raise ValueError(f"prediction_type must be one of {', '.join(PREDICTION_TYPES)}, got {prediction_type!r}.")
+    return prediction_type
+
+
+def _check_continuous_t(t, n: int) -> None:
+    """Flow matching (Lesson 6): t is a float time in [0, 1] per example (1: pure static), not an integer."""
+    if not isinstance(t, torch.Tensor) or t.ndim != 1 or t.shape[0] != n:
+        shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
+        raise ValueError(f"t must hold one time in [0, 1] per example, shape ({n},), got {shape}.")
+    if not torch.is_floating_point(t):
+        raise TypeError(f"this model predicts a velocity and takes t as float times in [0, 1] (flow matching, "
+                        f"Lesson 6), got dtype {t.dtype}: use t.float() / num_train_timesteps for integer timesteps.")
+    if n and (not bool(torch.isfinite(t).all()) or float(t.min()) < 0 or float(t.max()) > 1):
+        raise ValueError(f"t must lie in [0, 1] (flow matching's time), got {float(t.min()):g}..{float(t.max()):g}.")
+
+
+def _time_input(model: nn.Module, t: torch.Tensor, n: int) -> torch.Tensor:
+    """What goes into the sinusoidal embedding: the integer timestep (epsilon models), or t * T (velocity models,
+    as SD3 feeds its transformer t * 1000: the same embedding sees the same range of numbers)."""
+    if getattr(model, "prediction_type", "epsilon") == "velocity":
+        _check_continuous_t(t, n)
+        return t.float() * model.num_train_timesteps
+    _check_t(t, n, model.num_train_timesteps)
+    return t
 def _prompt_embedding(model: nn.Module, y, n: int, device) -> torch.Tensor:
     """Lesson 7: the prompt's embedding (n, emb) (eq. 7.1, ``text.PromptEmbedding``); y None: the null prompt."""
     from .text import check_prompt_ids
@@ -135,7 +164,7 @@ class PointDenoiser(nn.Module):
     """An MLP that predicts eps for 2-D points: input (x_t (N, 2), t (N,)), output (N, 2)."""
 
     def __init__(self, hidden: int = 128, layers: int = 3, time_dim: int = 32, num_train_timesteps: int = 1000,
-                 num_classes: int = 0, null_label: int | None = None):
+                 num_classes: int = 0, null_label: int | None = None, prediction_type: str = "epsilon"):
         super().__init__()
         hidden, layers = check_positive_int(hidden, "hidden"), check_positive_int(layers, "layers")
         time_dim = check_positive_int(time_dim, "time_dim", minimum=4)
@@ -144,6 +173,9 @@ class PointDenoiser(nn.Module):
         num_train_timesteps = check_positive_int(num_train_timesteps, "num_train_timesteps")
         self.config = {"arch": "PointDenoiser", "hidden": hidden, "layers": layers, "time_dim": time_dim,
                        "num_train_timesteps": num_train_timesteps}
+        self.prediction_type = _check_prediction_type(prediction_type)
+        if prediction_type != "epsilon":  # Lesson 6; absent for the noise predictors, whose configs stay as shipped
+            self.config["prediction_type"] = prediction_type
         self.time_dim, self.num_train_timesteps = time_dim, num_train_timesteps
         dims = [2 + time_dim] + [hidden] * layers
         blocks: list[nn.Module] = []
@@ -166,7 +198,7 @@ class PointDenoiser(nn.Module):
         _check_input(self, x, "points")
         if x.ndim != 2 or x.shape[1] != 2:
             raise ValueError(f"PointDenoiser takes points shaped (N, 2), got {tuple(x.shape)}.")
-        _check_t(t, x.shape[0], self.num_train_timesteps)
+        t = _time_input(self, t, x.shape[0])  # integer timesteps, or t * T for a velocity model (Lesson 6)
         emb = timestep_embedding(t, self.time_dim).to(x.dtype)  # (N, time_dim)
         label = _label_embedding(self, y, x.shape[0], x.device)
         if label is not None:
@@ -204,8 +236,8 @@ class UNet(nn.Module):
 
     def __init__(self, channels: int = 32, emb_dim: int = 128, image_size: int = 8, in_channels: int = 1,
                  num_train_timesteps: int = 1000, dropout: float = 0.0, num_classes: int = 0,
-                 null_label: int | None = None, vocab_size: int = 0, prompt_length: int | None = None,
-                 null_prompt: list[int] | None = None):
+                 null_label: int | None = None, prediction_type: str = "epsilon", vocab_size: int = 0,
+                 prompt_length: int | None = None, null_prompt: list[int] | None = None):
         super().__init__()
         channels, emb_dim = check_positive_int(channels, "channels"), check_positive_int(emb_dim, "emb_dim")
         image_size, in_channels = check_positive_int(image_size, "image_size"), check_positive_int(in_channels,
@@ -218,6 +250,9 @@ class UNet(nn.Module):
             raise ValueError(f"channels must be a multiple of 8 (GroupNorm uses 8 groups), got {channels}.")
         self.config = {"arch": "UNet", "channels": channels, "emb_dim": emb_dim, "image_size": image_size,
                        "in_channels": in_channels, "num_train_timesteps": num_train_timesteps, "dropout": dropout}
+        self.prediction_type = _check_prediction_type(prediction_type)
+        if prediction_type != "epsilon":  # Lesson 6; absent for the noise predictors, whose configs stay as shipped
+            self.config["prediction_type"] = prediction_type
         c = channels
         self.channels, self.image_size, self.in_channels = c, image_size, in_channels
         self.num_train_timesteps = num_train_timesteps
@@ -271,7 +306,7 @@ class UNet(nn.Module):
             raise ValueError(
                 f"this UNet takes images shaped (N, {self.in_channels}, {s}, {s}), got {tuple(x.shape)}."
             )
-        _check_t(t, x.shape[0], self.num_train_timesteps)
+        t = _time_input(self, t, x.shape[0])  # integer timesteps, or t * T for a velocity model (Lesson 6)
         emb = self.time_mlp(timestep_embedding(t, self.channels).to(x.dtype))  # (N, emb_dim)
         label = _label_embedding(self, y, x.shape[0], x.device)
         if label is not None:

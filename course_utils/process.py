@@ -20,6 +20,7 @@ import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .flow import FlowMatchScheduler
 from .forward import BlurToStatic
 from .scheduler import SCHEDULE_NAMES, NoiseScheduler
 
@@ -88,6 +89,18 @@ KINDS["blur_to_static"] = Kind(
     ("beta_start", "beta_end"),
     lambda p: {**_describe_noise(p.scheduler), "max_blur_sigma": float(p.max_blur_sigma), "d_min": float(p.d_min)},
     _build_blur,
+)
+
+
+# Flow matching (Lesson 6; Lipman et al. 2023, Liu et al. 2023): x_t = (1 - t) x_0 + t eps, the network predicts
+# the velocity eps - x_0. Its fields: the time scale (t * num_train_timesteps into the embedding) and diffusers'
+# shift of the sampling grid; the solver (Euler or Heun) is a sampling choice, not part of the process.
+KINDS["flow_matching"] = Kind(
+    FlowMatchScheduler,
+    {"num_train_timesteps": (_int_field(1, MAX_TIMESTEPS), f"an int from 1 to {MAX_TIMESTEPS}")},
+    (),
+    lambda s: {"num_train_timesteps": int(s.num_train_timesteps)},
+    lambda cls, fields, kwargs: cls(**fields, **kwargs),
 )
 
 

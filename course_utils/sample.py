@@ -14,7 +14,8 @@ t = T-1, where the pure static it begins from belongs, for every step count (dif
 Lin et al. 2024, "Common Diffusion Noise Schedules and Sample Steps are Flawed"). --spacing leading
 is Lesson 3's set_timesteps: (n-1) r, ..., r, 0 with r = T // n, which starts below T-1 whenever n
 does not divide T (--steps 501 starts at t = 500 from pure static and draws worse digits).
---label K (0..9) asks a class-conditional checkpoint (digits_cond, or "digits-cond", Lesson 5) for digit K;
+--label K (0..9) asks a class-conditional checkpoint (digits_cond, or "digits-cond", Lesson 5) for digit K
+(sampled with ddpm unless --sampler says otherwise: guided DDIM drifts to other digits, measured in the README);
 --guidance W (>= 0, default 3 with --label) is the classifier-free guidance scale: eps_null + W (eps_K -
 eps_null), the course's w, the same as diffusers' guidance_scale (Ho & Salimans' w is W - 1). Both are refused
 on a checkpoint trained without labels; digits_cond without --label draws without a request (the null label).
@@ -23,6 +24,12 @@ on a checkpoint trained without labels; digits_cond without --label draws withou
 or a prompt for a checkpoint without prompts is refused in one line that names the vocabulary.
 --out is checked before sampling: an existing folder, an empty path or a place that cannot be
 written to is refused at once (exit code 2).
+
+A flow-matching checkpoint (Lesson 6: --checkpoint digits-flow) is sampled with --solver euler (the default)
+or heun: --steps counts solver steps over the uniform time grid 1, 1 - 1/n, ..., 0. Euler makes one network
+evaluation a step (--steps 4: 4), Heun two, except on its last step to t = 0, which is an Euler step (Karras
+et al. 2022): --steps 4 is 7 evaluations. --solver is refused on the other checkpoints, --sampler and
+--spacing on a flow checkpoint.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ import torch
 from .checkpoints import CheckpointError, _resolve, load_checkpoint
 from .ddim import DDIMScheduler
 from .env import get_device
+from .flow import SOLVERS, FlowMatchScheduler
 from .forward import BlurToStatic
 from .process import scheduler_from_process
 from .sampling import sample
@@ -55,6 +63,10 @@ def make_scheduler(model, sampler: str, steps: int, spacing: str = "trailing") -
     """
     process = (getattr(model, "trained_on", None) or {}).get("process") or {
         "kind": "noise", "num_train_timesteps": model.config["num_train_timesteps"], "beta_schedule": "cosine"}
+    if process["kind"] == "flow_matching":  # Lesson 6: the sampler is the solver, "euler" or "heun"
+        sched = scheduler_from_process(process, solver=sampler if sampler in SOLVERS else "euler")
+        sched.set_timesteps(steps)
+        return sched
     if process["kind"] == "blur_to_static":  # Lesson 4: its own step, without clipping the clean guess
         sched = scheduler_from_process(process)  # (clipping in pixels skews blurred digits: forward.py)
         sched.set_timesteps(steps, timestep_spacing="leading")
@@ -62,6 +74,9 @@ def make_scheduler(model, sampler: str, steps: int, spacing: str = "trailing") -
         return sched
     cls = DDIMScheduler if sampler == "ddim" else NoiseScheduler
     clip = model.config["arch"] == "UNet"  # points live outside [-1, 1]: no clipping there
+    guided = model.config.get("num_classes") or model.config.get("vocab_size")  # Lessons 5 and 7
+    if guided and cls is DDIMScheduler:  # guided DDIM must not clip x0_hat: its step reuses the guided eps,
+        clip = False  # which then disagrees with the clipped guess (README)
     sched = scheduler_from_process(process, cls, clip_sample=clip)
     sched.set_timesteps(steps, timestep_spacing=spacing)
     return sched
@@ -88,6 +103,13 @@ def blur_timesteps(process, steps: int) -> torch.Tensor:
                          f"at t = {int(ts[0])}, where {abar:.1%} of the picture's power is left (at most "
                          f"{BLUR_START_MAX_ALPHA_BAR:.0%}: it starts from pure static). Use --steps 16 or more.")
     return ts
+
+
+def default_sampler(model) -> str:
+    """ddim, except for a class-conditional checkpoint (Lesson 5): ddpm, whose fresh noise keeps a guided walk on
+    course (measured at guidance 3, 100 drawings of each digit: every digit 100 % with ddpm; ddim unclipped 61 %
+    for the 8s, clipped 0 to 53 %)."""
+    return "ddpm" if getattr(model, "num_classes", 0) or getattr(model, "vocab_size", 0) else "ddim"
 
 
 DEFAULT_GUIDANCE = 3.0  # with --label: the scale of the course's measured table (README, Lesson 5)
@@ -162,19 +184,38 @@ def check_out(raw: str) -> tuple[Path, Path]:
     return npy, png
 
 
+def _check_flow_args(args, argv: list[str] | None, flow: bool) -> None:
+    """--solver belongs to flow checkpoints only; --sampler, --spacing and --eta to the others (a ValueError)."""
+    given = set(sys.argv[1:] if argv is None else argv)
+    named = {a.split("=")[0] for a in given}
+    if not flow and args.solver is not None:
+        raise ValueError(f"--solver {args.solver} is for a flow-matching checkpoint (--checkpoint digits-flow); "
+                         f"{args.checkpoint!r} predicts the noise: use --sampler ddim or ddpm.")
+    if flow:
+        wrong = sorted(named & {"--sampler", "--spacing", "--eta"})
+        if wrong:
+            verb = "does" if len(wrong) == 1 else "do"
+            raise ValueError(f"{', '.join(wrong)} {verb} not apply to the flow-matching checkpoint "
+                             f"{args.checkpoint!r}: "
+                             "choose its ODE solver with --solver euler or heun (no noise, a uniform time grid).")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils.sample", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default="digits",
                         help='"digits", "digits_blur", "digits_cond", "crayons", "points" or a .safetensors path')
     parser.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
-    parser.add_argument("--steps", type=int, default=None, help="sampling steps, 1..1000 (default 50; 10 with "
-                        "--prompt, measured: crayons_eval.py)")
-    parser.add_argument("--sampler", choices=["ddim", "ddpm"], default="ddim")
+    parser.add_argument("--steps", type=int, default=50, help="sampling steps, 1..1000 (default 50)")
+    parser.add_argument("--sampler", choices=["ddim", "ddpm"], default=None,
+                        help="ddim (the default) or ddpm (the default for digits_cond: guided DDIM drifts, README)")
     parser.add_argument("--spacing", choices=["trailing", "leading"], default="trailing",
                         help="where the steps sit: trailing (default) starts at t = T-1 for every --steps; "
                              "leading is Lesson 3's set_timesteps (starts below T-1 when --steps does not divide T)")
     parser.add_argument("--eta", type=float, default=0.0, help="DDIM's noise, 0..1 (default 0: deterministic)")
+    parser.add_argument("--solver", choices=list(SOLVERS), default=None,
+                        help="for a flow-matching checkpoint (digits-flow): euler (1 network evaluation a step, the "
+                             "default) or heun (2 a step, 1 on the last: 2 * steps - 1)")
     parser.add_argument("--seed", type=int, default=0, help="random seed, 0..2**63-1 (default 0)")
     parser.add_argument("--label", type=int, default=None,
                         help="the digit to ask for, 0..9 (a class-conditional checkpoint: digits_cond)")
@@ -187,8 +228,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="samples.npy",
                         help="the .npy file to write (a .png of the same name goes beside it)")
     args = parser.parse_args(argv)
-    if args.steps is None:  # Lesson 7: guided prompts draw best in few steps (course_utils/crayons_eval.py)
-        args.steps = 10 if args.prompt is not None else 50
     if args.n < 1:
         parser.error(f"--n must be at least 1, got {args.n}")
     if not 1 <= args.steps <= 1000:
@@ -209,7 +248,12 @@ def main(argv: list[str] | None = None) -> int:
             request = check_prompt(model, args.checkpoint, args.prompt, args.guidance, args.negative)
         else:
             request = check_request(model, args.checkpoint, args.label, args.guidance)
-        sched = make_scheduler(model, args.sampler, args.steps, args.spacing)
+        flow = ((getattr(model, "trained_on", None) or {}).get("process") or {}).get("kind") == "flow_matching"
+        _check_flow_args(args, argv, flow)
+        sampler = (args.solver or "euler") if flow else (args.sampler or default_sampler(model))
+        if sampler == "ddpm" and args.eta:
+            raise ValueError(f"--eta applies to --sampler ddim only ({args.checkpoint} samples with ddpm by default)")
+        sched = make_scheduler(model, sampler, args.steps, args.spacing)
         npy, png = check_out(args.out)
     except (CheckpointError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -217,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     tic = time.perf_counter()
     eta = args.eta
     if isinstance(sched, BlurToStatic):  # one scheduler, both samplers: ddpm is its ancestral step (eta = 1)
-        eta = 1.0 if args.sampler == "ddpm" else args.eta
+        eta = 1.0 if sampler == "ddpm" else args.eta
     x = sample(model, sched, args.n, eta=eta, generator=torch.Generator().manual_seed(args.seed), **request)
     seconds = time.perf_counter() - tic
     x = x.clamp(-1, 1) if x.ndim == 4 else x
@@ -240,7 +284,11 @@ def main(argv: list[str] | None = None) -> int:
     asked = f", label {request['labels']} with guidance {request['guidance']:g}" if request else ""
     if request and isinstance(request["labels"], str):
         asked = f", prompt {request['labels']!r} with guidance {request['guidance']:g}"
-    print(f"{args.n} samples{asked}, {args.sampler} with {args.steps} steps ({args.spacing}), {seconds:.2f} s -> {npy} "
+    if isinstance(sched, FlowMatchScheduler):
+        print(f"{args.n} samples{asked}, flow matching, {sched.solver} with {args.steps} steps "
+              f"({sched.num_function_evals} network evaluations), {seconds:.2f} s -> {npy} and {png}")
+        return 0
+    print(f"{args.n} samples{asked}, {sampler} with {args.steps} steps ({args.spacing}), {seconds:.2f} s -> {npy} "
           f"and {png}")
     return 0
 

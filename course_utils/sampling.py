@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .ddim import DDIMScheduler
+from .flow import FlowMatchScheduler, flow_sample_loop
 from .forward import BlurToStatic
 from .process import describe_process, process_differences
 from .scheduler import NoiseScheduler
@@ -54,6 +55,7 @@ def check_scheduler_fits(model: nn.Module, scheduler: NoiseScheduler) -> None:
     schedule and its settings. A model without either (your own nn.Module) is not checked.
     """
     config = getattr(model, "config", None)
+    _check_prediction_fits(config, scheduler)  # Lesson 6: a velocity model takes only the flow's solvers
     T_model = config.get("num_train_timesteps") if isinstance(config, dict) else None
     T_sched = getattr(scheduler, "num_train_timesteps", None)
     if T_model is not None and T_sched is not None and T_model != T_sched:
@@ -134,6 +136,19 @@ def _predict(model: nn.Module, x: torch.Tensor, t: torch.Tensor, labels: torch.T
     eps = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([labels, null]))  # (2N, ...): asked, then not
     eps_cond, eps_uncond = eps.chunk(2)
     return eps_uncond + guidance * (eps_cond - eps_uncond)  # eq. 5.2: guidance.guided_eps
+def _check_prediction_fits(config, scheduler) -> None:
+    """A velocity-predicting model (flow matching, Lesson 6) with a noise scheduler, or the reverse: one sentence."""
+    if not isinstance(config, dict) or "arch" not in config:
+        return  # your own nn.Module: not checked
+    velocity = config.get("prediction_type", "epsilon") == "velocity"
+    flow = isinstance(scheduler, FlowMatchScheduler)
+    if velocity and not flow:
+        raise ValueError(f"this model predicts a velocity (flow matching, Lesson 6), but a {type(scheduler).__name__} "
+                         "expects a noise prediction: sample it with FlowMatchScheduler(solver='euler' or 'heun').")
+    if flow and not velocity:
+        raise ValueError("FlowMatchScheduler integrates a velocity, but this model predicts the noise eps (Lessons "
+                         "2-5): sample it with a DDIMScheduler or NoiseScheduler, or load a flow model "
+                         "('digits_flow').")
 
 
 @torch.no_grad()
@@ -180,6 +195,9 @@ def sample(model: nn.Module, scheduler: NoiseScheduler | BlurToStatic, n: int, *
     gen_device = generator.device if generator is not None else device
     x = torch.randn((n, *shape), generator=generator, device=gen_device).to(device)  # x_{T-1}: pure static
     traj = Trajectory(start=x.cpu() if keep_trajectory else None)
+    if isinstance(scheduler, FlowMatchScheduler):  # Lesson 6: the flow's ODE, Euler or Heun (flow.py)
+        x = flow_sample_loop(model, scheduler, x, keep_trajectory=keep_trajectory, progress=progress, trajectory=traj)
+        return (x, traj) if keep_trajectory else x
     steps = scheduler.timesteps.tolist()
     if progress:
         from tqdm.auto import tqdm

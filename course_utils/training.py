@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ._validate import check_finite, check_image_batch
+from .flow import FlowMatchScheduler, flow_matching_loss
 from .forward import BlurToStatic
 from .process import record_training
 from .scheduler import NoiseScheduler
@@ -61,6 +62,8 @@ def diffusion_loss(model: nn.Module, x0: torch.Tensor, scheduler: NoiseScheduler
     each example the null label with probability ``label_dropout`` (one ``torch.rand(N)`` draw), so that the same
     network also learns the unconditional prediction that classifier-free guidance needs.
     """
+    if isinstance(scheduler, FlowMatchScheduler):  # Lesson 6: the flow-matching loss (eq. 6.3), same draws' order
+        return flow_matching_loss(model, x0, scheduler, generator=generator, reduce=reduce)
     abar = schedule_alphas_cumprod(scheduler)
     n = x0.shape[0]
     t = torch.randint(0, abar.shape[0], (n,), generator=generator).to(x0.device)
@@ -123,7 +126,7 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
           batch_size: int = 256, lr: float = 2e-3, warmup: int = 100, ema_decay: float | None = 0.999,
           weight_decay: float = 0.0, seed: int = 0, progress: bool = True,
           loss_fn: Callable | None = None, labels: torch.Tensor | None = None,
-          label_dropout: float = 0.1) -> tuple[nn.Module, TrainHistory]:
+          label_dropout: float = 0.2) -> tuple[nn.Module, TrainHistory]:
     """Train ``model`` to predict the noise on ``data`` (N, ...) with the loss of eq. 2.1; returns (model, history).
 
     The returned model is the EMA of the weights when ``ema_decay`` is set (the one to sample from), else
@@ -135,13 +138,14 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
     ``loss_fn(model, x0, alphas_cumprod, generator) -> a scalar tensor with a gradient``. Each step calls it
     with the batch (on ``data``'s device), ``scheduler.alphas_cumprod`` (on the same device) and the run's
     CPU generator, whose draws make the run repeatable (with a ``BlurToStatic`` it gets the process itself in
-    place of ``alphas_cumprod``, since blurring needs more than abar_t). ``None`` (the default) uses ``diffusion_loss``;
+    place of ``alphas_cumprod``, since blurring needs more than abar_t; a ``FlowMatchScheduler``, Lesson 6, gets
+    itself too). ``None`` (the default) uses ``diffusion_loss`` (``flow_matching_loss`` for a FlowMatchScheduler);
     ``loss_fn=diffusion_loss`` gives the very same numbers. On a GPU your function must put its draws on
     ``x0.device`` itself.
 
     Lesson 5: ``labels`` (N,) long, one class per example of ``data``, trains a class-conditional model
     (``num_classes`` > 0) with the share ``label_dropout`` of examples given the null label (per example, drawn
-    with the run's generator; 0.1 measured against 0.2 in the README). A ``loss_fn`` then also gets the batch's
+    with the run's generator; 0.2 measured against 0.1 in the README). A ``loss_fn`` then also gets the batch's
     labels: ``loss_fn(model, x0, alphas_cumprod, generator, labels=y)``.
     """
     if steps < 1 or batch_size < 1:
@@ -172,7 +176,8 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
         # 2-minute training cell (about 1,000 refreshes) once failed under nbval waiting for its last message
         bar = tqdm(bar, desc="training", unit="step", mininterval=1.0)
     # for loss_fn: alphas_cumprod, or the process itself for blur-to-static (alphas_cumprod alone cannot blur)
-    alphas_cumprod = scheduler if isinstance(scheduler, BlurToStatic) else scheduler.alphas_cumprod.to(device)
+    whole_process = (BlurToStatic, FlowMatchScheduler)  # Lesson 6: the flow has no alphas_cumprod either
+    alphas_cumprod = scheduler if isinstance(scheduler, whole_process) else scheduler.alphas_cumprod.to(device)
     tic = time.perf_counter()
     for step in bar:
         idx = torch.randint(0, data.shape[0], (batch_size,), generator=g)
@@ -268,7 +273,7 @@ def _check_train_labels(model: nn.Module, data: torch.Tensor, labels, label_drop
     check_labels(labels, data.shape[0], k, "labels", allow_null=False)  # real classes: the dropout adds the null
     if isinstance(label_dropout, bool) or not isinstance(label_dropout, (int, float)) or not 0 <= label_dropout < 1:
         raise ValueError(f"label_dropout (the share of examples trained without their label) must be in [0, 1), "
-                         f"got {label_dropout!r}; the course uses 0.1.")
+                         f"got {label_dropout!r}; the course uses 0.2.")
 
 
 def _call_loss_fn(loss_fn: Callable, model: nn.Module, x0: torch.Tensor, alphas_cumprod: torch.Tensor,
@@ -315,7 +320,9 @@ def evaluate_loss(model: nn.Module, data: torch.Tensor, scheduler: NoiseSchedule
     if bins is None:
         return float(loss.mean())
     T = scheduler.num_train_timesteps
-    which = (t * bins) // T  # (M,) bin index
+    if isinstance(scheduler, FlowMatchScheduler):  # Lesson 6: t in [0, 1) -> the same bins in T's units
+        t = t * T
+    which = (t * bins).long() // T  # (M,) bin index
     sums = torch.zeros(bins).index_add_(0, which, loss)
     counts = torch.bincount(which, minlength=bins).clamp(min=1)
     centres = (torch.arange(bins) + 0.5) * T / bins

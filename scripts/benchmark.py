@@ -50,9 +50,20 @@ SLIDERS = {
     "02_denoiser.ipynb": ["points_slider", "digit_slider"],
     "03_sampling.ipynb": ["run_slider", "points_slider"],
     "04_static_to_picture.ipynb": ["run_slider", "sdedit_slider"],
+    "05_asking_for_a_picture.ipynb": ["guide_slider"],
 }
+SLIDERS["06_straight_paths.ipynb"] = ["evals_view"]
 # Numbers a lesson computes that the benchmark reports: name -> expression evaluated in its kernel.
 EXTRAS = {
+    "05_asking_for_a_picture.ipynb": {
+        "conditional digits training (s)": "round(digit_hist.seconds, 1) if digit_hist else None",
+        "conditional digits training steps": "DIGIT_STEPS",
+        "held-out loss with labels, trained in the lesson": "round(yours, 4)",
+        "held-out loss with labels, shipped digits_cond": "round(theirs, 4)",
+        "points training (s)": "round(point_hist.seconds, 1)",
+        "guidance table (s)": "round(table_seconds, 1)",
+        "accuracy at w = 3 (mean over digits)": "round(mean_over_labels('accuracy', 3), 3)",
+    },
     "04_static_to_picture.ipynb": {
         "blur-to-static training (s)": "round(blur_hist.seconds, 1) if TRAIN_BLUR else None",
         "blur-to-static training steps": "BLUR_STEPS",
@@ -67,6 +78,14 @@ EXTRAS = {
         "points training (s)": "round(point_hist.seconds, 1)",
         "points held-out loss": "round(loss_with_t, 4)",
     },
+}
+EXTRAS["06_straight_paths.ipynb"] = {
+    "flow-matching training (s)": "round(flow_hist.seconds, 1) if flow_hist else None",
+    "flow-matching training steps": "FLOW_STEPS",
+    "held-out loss, trained in the lesson": "round(yours, 4)",
+    "held-out loss, shipped digits_flow": "round(theirs, 4)",
+    "Frechet at 4 evaluations (DDIM, Euler, Heun)": "[round(fd[n][4], 2) for n in fd]",
+    "Frechet at 8 evaluations (DDIM, Euler, Heun)": "[round(fd[n][8], 2) for n in fd]",
 }
 # Lesson 7 (kept apart from the dicts above, so that lessons added in parallel merge cleanly)
 SLIDERS["07_crayons_from_words.ipynb"] = ["journey_slider"]

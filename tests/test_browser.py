@@ -38,7 +38,9 @@ NOTEBOOKS = {  # notebook -> number of sliders it shows
     "02_denoiser.ipynb": 2,
     "03_sampling.ipynb": 4,  # two step sliders, then the DDIM grid's 'steps' and 'eta'
     "04_static_to_picture.ipynb": 2,  # the race of the two processes, then SDEdit's t
+    "05_asking_for_a_picture.ipynb": 1,  # the guidance scale w
 }
+NOTEBOOKS["06_straight_paths.ipynb"] = 1  # the samplers over the number of network evaluations
 NOTEBOOKS["07_crayons_from_words.ipynb"] = 2  # the prompt box's guidance scale, then the whole journey's step
 SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 RUN_ALL_S = 900  # the whole notebook, on a 2-core CPU that may be busy with other tests

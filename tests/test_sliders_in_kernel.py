@@ -16,7 +16,9 @@ SLIDERS = [
     ("03_sampling.ipynb", "points_slider", [0, 500, 999]),
     ("04_static_to_picture.ipynb", "run_slider", [0, 500, 1000]),
     ("04_static_to_picture.ipynb", "sdedit_slider", [0, 400, 900]),
+    ("05_asking_for_a_picture.ipynb", "guide_slider", [0, 3, 8]),
 ]
+SLIDERS.append(("06_straight_paths.ipynb", "evals_view", [0, 4, 32]))  # Lesson 6
 
 SLIDERS += [("07_crayons_from_words.ipynb", "journey_slider", [0, 5, 10])]  # Lesson 7: static to a drawing
 

@@ -18,6 +18,7 @@ from .lesson1 import check_alphas_cumprod, check_forward_step, check_heat_blur, 
 from .lesson2 import check_diffusion_loss, check_ideal_denoiser, check_predict_x0, check_timestep_embedding
 from .lesson3 import check_ddim_step, check_ddpm_step, check_sample_loop
 from .lesson4 import check_blur_step, check_frequency_alpha, check_posterior
+from .lesson5 import check_drop_labels, check_guided_eps, check_guided_sample_loop
 
 __all__ = [
     "ExerciseFailed",
@@ -26,8 +27,11 @@ __all__ = [
     "check_ddim_step",
     "check_ddpm_step",
     "check_diffusion_loss",
+    "check_drop_labels",
     "check_forward_step",
     "check_frequency_alpha",
+    "check_guided_eps",
+    "check_guided_sample_loop",
     "check_heat_blur",
     "check_ideal_denoiser",
     "check_posterior",
@@ -39,6 +43,10 @@ __all__ = [
     "strict_mode",
     "use_yours",
 ]
+
+from .lesson6 import check_euler_step, check_flow_loss, check_heun_step  # noqa: E402  (Lesson 6)
+
+__all__ += ["check_euler_step", "check_flow_loss", "check_heun_step"]
 
 # Lesson 7 (crayon drawings from words)
 from .lesson7 import check_guided_eps_negative, check_mean_word_vector, check_prompt_to_ids  # noqa: E402

@@ -8,7 +8,7 @@ ways to write an exercise (equivalent forms); the same test asserts that they pa
 tested separately (every check must fail on the generated learner notebook).
 """
 
-from . import lesson0, lesson1, lesson2, lesson3, lesson4
+from . import lesson0, lesson1, lesson2, lesson3, lesson4, lesson5
 
 _LESSONS = {
     "00_welcome.ipynb": lesson0,
@@ -16,7 +16,10 @@ _LESSONS = {
     "02_denoiser.ipynb": lesson2,
     "03_sampling.ipynb": lesson3,
     "04_static_to_picture.ipynb": lesson4,
+    "05_asking_for_a_picture.ipynb": lesson5,
 }
+
+_LESSONS["06_straight_paths.ipynb"] = __import__(__name__ + ".lesson6", fromlist=["lesson6"])  # Lesson 6
 
 WRONG_ANSWERS = {notebook: module.WRONG_ANSWERS for notebook, module in _LESSONS.items()}
 RIGHT_ANSWERS = {notebook: module.RIGHT_ANSWERS for notebook, module in _LESSONS.items()}
