@@ -1,8 +1,8 @@
 """Lesson 7's prompt box: type a prompt (or pick a colour and an object), get a grid of crayon drawings.
 
 ``PromptBox(model)`` shows a text box, two dropdowns, a guidance slider, a message line and the pictures.
-Each (prompt, guidance) is drawn once (``sampling.sample`` with DDIM, the same static every time, so only the
-request changes the pictures) and cached. An unknown word gets a friendly message listing the vocabulary and
+Each (prompt, guidance) is drawn once (``sampling.sample`` with DDPM, 20 steps, the same random draws every time, so
+only the request changes the pictures) and cached. An unknown word gets a friendly message listing the vocabulary and
 leaves the pictures as they were. Not essential on first read: display plumbing.
 """
 
@@ -22,23 +22,21 @@ class PromptBox:
     """Attributes: ``text`` (Text), ``colour`` and ``object`` (Dropdowns), ``slider`` (the guidance scale),
     ``message`` (HTML), ``image`` (Image), ``widget``; ``draw(prompt, guidance)`` gives the pictures."""
 
-    def __init__(self, model, *, prompt: str = "a red house", n: int = 16, steps: int = 10, seed: int = 0,
+    def __init__(self, model, *, prompt: str = "a red house", n: int = 16, steps: int | None = None, seed: int = 0,
                  guidance: float = 3.0, guidance_options: Sequence[float] = GUIDANCE_OPTIONS, ncols: int = 8,
                  panel_size: float = 0.6):
         import ipywidgets as widgets
         from matplotlib.figure import Figure
 
-        from ..ddim import DDIMScheduler
+        from ..crayons_eval import SAMPLER, STEPS
+        from ..sample import make_scheduler
 
         if not getattr(model, "vocab_size", 0):
             raise ValueError("PromptBox needs a text-conditional model (Lesson 7): cu.load_checkpoint('crayons').")
         if float(guidance) not in [float(g) for g in guidance_options]:
             raise ValueError(f"guidance must be one of {list(guidance_options)}, got {guidance!r}.")
         self.model, self.n, self.seed = model, int(n), int(seed)
-        process = (getattr(model, "trained_on", None) or {}).get("process") or {}
-        self.scheduler = DDIMScheduler(model.config["num_train_timesteps"],
-                                       beta_schedule=process.get("beta_schedule", "cosine"))
-        self.scheduler.set_timesteps(steps, timestep_spacing="trailing")
+        self.scheduler = make_scheduler(model, SAMPLER, STEPS if steps is None else steps)  # DDPM (crayons_eval.py)
         self._cache: dict[tuple, bytes] = {}
         self._pictures: dict[tuple, torch.Tensor] = {}
         nrows = (self.n + ncols - 1) // ncols
