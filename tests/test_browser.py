@@ -42,6 +42,9 @@ NOTEBOOKS = {  # notebook -> number of sliders it shows
 }
 NOTEBOOKS["06_straight_paths.ipynb"] = 1  # the samplers over the number of network evaluations
 NOTEBOOKS["07_crayons_from_words.ipynb"] = 2  # the prompt box's guidance scale, then the whole journey's step
+# Prompt boxes (Lesson 7): notebook -> prompts typed into the box's text field (each must draw a new picture), then
+# an unknown word (a friendly message naming the vocabulary; the picture stays) and a pick from the two dropdowns.
+TYPED_PROMPTS = {"07_crayons_from_words.ipynb": ["a green boat", "A BLUE sun"]}
 SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 RUN_ALL_S = 900  # the whole notebook, on a 2-core CPU that may be busy with other tests
 ARROW_PRESSES = 3
@@ -168,8 +171,45 @@ def test_sliders_move_the_picture_in_jupyterlab(jupyter, browser, artifacts, not
             print(f"  {name}: readout {start_readout!r} -> keys {after_keys!r} -> drag {after_drag!r} -> "
                   f"fast moves {fast['final_readout']!r} ({fast['pictures_during']} pictures during, "
                   f"{fast['pictures_after_last_move']} after)")
+        if notebook in TYPED_PROMPTS:
+            type_prompts(page, sliders[0], TYPED_PROMPTS[notebook], artifacts / stem)
     finally:
         lab.shutdown_kernels(page)
         if console:
             print(f"browser console errors ({len(console)}):\n  " + "\n  ".join(console[-10:]))
         context.close()
+
+
+def type_prompts(page, info: dict, prompts: list[str], shot: Path) -> None:
+    """Lesson 7's prompt box (the output area of slider ``info``): type each prompt and press Enter, a new picture
+    each time and the message naming the prompt; then an unknown word, then a colour and an object from the
+    dropdowns. Screenshots ``<stem>_prompt_<k>.png``."""
+    box = lab.Slider(page, info, "prompt box")
+    text = box.out.locator(".widget-text input").first
+    message = box.out.locator(".widget-html").first
+    box.out.scroll_into_view_if_needed()
+    for k, prompt in enumerate(prompts):
+        old = box.src()
+        text.fill(prompt)
+        text.press("Enter")
+        box.wait_changed_and_settled(old, f"prompt box: typing {prompt!r}")
+        words = " ".join(prompt.lower().split())
+        lab.wait_until(lambda w=words: w in message.inner_text(), 30, f"the message to name {words!r}")
+        box.out.screenshot(path=f"{shot}_prompt_{k}.png")
+        print(f"  typed {prompt!r}: a new picture, message {message.inner_text()!r}")
+    old = box.src()
+    text.fill("a purple elephant")
+    text.press("Enter")
+    lab.wait_until(lambda: "elephant" in message.inner_text(), 30, "a message naming the unknown word")
+    said = message.inner_text()
+    assert "colours: red" in said and "objects: sun" in said, f"the message does not list the vocabulary: {said!r}"
+    assert box.src() == old, "an unknown word changed the picture"
+    box.out.screenshot(path=f"{shot}_prompt_unknown.png")
+    old = box.src()
+    selects = box.out.locator(".widget-dropdown select")
+    selects.nth(0).select_option("yellow")
+    selects.nth(1).select_option("tree")
+    box.wait_changed_and_settled(old, "prompt box: yellow and tree from the dropdowns")
+    lab.wait_until(lambda: "a yellow tree" in message.inner_text(), 30, "the message to name 'a yellow tree'")
+    assert text.input_value() == "a yellow tree", text.input_value()
+    box.out.screenshot(path=f"{shot}_prompt_dropdowns.png")

@@ -88,6 +88,7 @@ first = bytes(b.image.value)
 assert first[:8] == b"\\x89PNG\\r\\n\\x1a\\n", "not a PNG"
 b.text.value = "a blue boat"
 second = bytes(b.image.value)
+assert (b.colour.value, b.object.value) == ("blue", "boat"), "the dropdowns do not follow a typed prompt"
 b.slider.value = 0.0
 third = bytes(b.image.value)
 b.colour.value, b.object.value = "purple", "tree"

@@ -38,6 +38,7 @@ class PromptBox:
         self.model, self.n, self.seed = model, int(n), int(seed)
         self.scheduler = make_scheduler(model, SAMPLER, STEPS if steps is None else steps)  # DDPM (crayons_eval.py)
         self._cache: dict[tuple, bytes] = {}
+        self._syncing = False
         self._pictures: dict[tuple, torch.Tensor] = {}
         nrows = (self.n + ncols - 1) // ncols
         self._fig = Figure(figsize=(ncols * panel_size, nrows * panel_size + 0.35))
@@ -59,7 +60,7 @@ class PromptBox:
         self.colour = widgets.Dropdown(options=crayons.COLOURS, description="colour")
         self.object = widgets.Dropdown(options=crayons.OBJECTS, description="object")
         self.slider = widgets.SelectionSlider(options=[float(g) for g in guidance_options], value=float(guidance),
-                                              description="guidance w", continuous_update=False)
+                                              description="guidance w", continuous_update=True)  # cached
         self.message = widgets.HTML()
         self.image = widgets.Image(format="png")
         self._update()
@@ -71,6 +72,8 @@ class PromptBox:
                                     self.image])
 
     def _pick(self, _change) -> None:
+        if self._syncing:  # the dropdowns are following a typed prompt: nothing new to draw
+            return
         self.text.value = crayons.prompt_for(self.colour.value, self.object.value)  # redraws through the text box
 
     def draw(self, prompt: str, guidance: float) -> torch.Tensor:
@@ -100,7 +103,19 @@ class PromptBox:
             self._title.set_text(f'"{crayons.detokenize(ids)}", guidance w = {w:g}')
             self._cache[key] = figure_to_png(self._fig)
         self.message.value = f"Drawing \"{crayons.detokenize(ids)}\" with guidance w = {w:g}."
+        self._follow(crayons.detokenize(ids).split())
         self.image.value = self._cache[key]
+
+    def _follow(self, words: list[str]) -> None:
+        """Show a typed prompt's colour and object in the dropdowns (without drawing from them)."""
+        self._syncing = True
+        try:
+            for box, names in ((self.colour, crayons.COLOURS), (self.object, crayons.OBJECTS)):
+                picked = [w for w in words if w in names]
+                if picked:
+                    box.value = picked[0]
+        finally:
+            self._syncing = False
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
