@@ -39,7 +39,8 @@ def check_prompt_to_ids(fn: Callable, ex: str) -> None:
     """Exercise 7.1: words to ids, lower case, letters only, padded with PAD_ID; unknown words a ValueError."""
     vocab = dict(crayons.WORD_TO_ID)
     L, pad, null = crayons.PROMPT_LENGTH, crayons.PAD_ID, crayons.NULL_ID
-    for prompt in ("a red house", "an orange boat", "green tree", "A Purple FLOWER", "a blue sun.", "sun"):
+    for prompt in ("a red house", "an orange boat", "green tree", "A Purple FLOWER", "a blue sun.", "sun",
+                   "house red", "red red boat"):
         expected = crayons.tokenize(prompt).tolist()
         try:
             got = _call(ex, fn, prompt, dict(vocab), L)
@@ -58,6 +59,11 @@ def check_prompt_to_ids(fn: Callable, ex: str) -> None:
         if got == words + [null] * (L - len(words)):
             _fail(ex, f"{prompt!r} -> {got}: you padded with the null word (id {null}); padding is id {pad}. The null "
                       "word means 'no request' and the model learns a vector for it; padding has none.")
+        if sorted(got[:len(words)]) == sorted(words) and got != expected:
+            _fail(ex, f"{prompt!r} -> {got}, expected {expected}: keep the words in the order they are written "
+                      "(sorted() or a set loses it; a prompt is a sequence of words).")
+        if len(set(words)) < len(words) and got == list(dict.fromkeys(words)) + [pad] * (L - len(set(words))):
+            _fail(ex, f"{prompt!r} -> {got}, expected {expected}: a repeated word is still a word; a set drops it.")
         if got == [pad] * (L - len(words)) + words:
             _fail(ex, f"{prompt!r} -> {got}: pad at the end, after the words (the course's convention), not before.")
         _fail(ex, f"{prompt!r}: expected the ids {expected}, got {got}. Look each lower-case word up in vocab and "
@@ -120,6 +126,10 @@ def check_mean_word_vector(fn: Callable, ex: str) -> None:
         }
         _compare(ex, got, expected, mistakes, "Expected (N, D): for each prompt, table[ids] averaged over its words "
                  "(ids != 0).", atol=1e-6)
+    got = _call(ex, fn, ids.clone(), _table().float())
+    if not isinstance(got, torch.Tensor) or got.dtype != torch.float32:
+        _fail(ex, f"for a float32 table you returned {getattr(got, 'dtype', type(got).__name__)}: keep the table's "
+                  "dtype (the model's vectors are float32, and its MLP refuses float64 input).")
     _passed(ex, "each prompt's vector is the mean of its words' vectors, padding left out.")
 
 
@@ -160,6 +170,8 @@ def check_guided_eps_negative(fn: Callable, ex: str) -> None:
             "you subtracted the negative prompt's whole prediction: eq. 7.2 is eps_neg + w (eps_y - eps_neg), a "
             "step from one request toward the other.": e_y - w * e_n,
             "the guidance scale w is missing: eps_neg + w (eps_y - eps_neg).": e_y,
+            "you used w - 1 (Ho & Salimans' scale): the course's w is diffusers' guidance_scale, eps_neg + w "
+            "(eps_y - eps_neg), so w = 1 gives eps_y alone.": e_n + (w - 1) * (e_y - e_n),
         }
         if w == 0:
             mistakes = {m: v for m, v in mistakes.items() if not torch.allclose(v, e_n)}

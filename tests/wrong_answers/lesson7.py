@@ -24,6 +24,7 @@ WRONG_ANSWERS = {
         ("words = re.findall(r'[a-z]+', prompt.lower())\nif any(w not in vocab for w in words):\n    raise ValueError('unknown word')\nids = torch.tensor([vocab[w] for w in words] + [0] * (length - len(words)))", "does not name the unknown word"),
         ("words = re.findall(r'[a-z]+', prompt.lower())\nunknown = [w for w in words if w not in vocab]\nif unknown:\n    raise ValueError(f'unknown {unknown}')\nwords = words[:length]\nids = torch.tensor([vocab[w] for w in words] + [0] * (length - len(words)))", "only 3 fit"),
         ("words = re.findall(r'[a-z]+', prompt.lower())\n" + _CHECKS + "ids = torch.tensor([vocab[w] for w in words] + [0] * (length - len(words)), dtype=torch.float32)", "token ids are integers"),
+        ("words = sorted(re.findall(r'[a-z]+', prompt.lower()))\n" + _CHECKS + "ids = torch.tensor([vocab[w] for w in words] + [0] * (length - len(words)))", "order they are written"),
         ("ids = None", "returned None"),
     ],
     "mean_word_vector": [
@@ -33,6 +34,7 @@ WRONG_ANSWERS = {
         ("mean = table[ids].sum(dim=1)", "you summed every vector"),
         ("mean = table[ids[:, 0]]", "only the first word"),
         ("mean = table[ids].mean(dim=0)", "expected shape"),
+        ("is_word = (ids != 0).double()\nmean = (table[ids].double() * is_word[..., None]).sum(dim=1) / is_word.sum(dim=1, keepdim=True)", "keep the table's"),
         ("mean = None", "returned None"),
     ],
     "guided_eps_negative": [
@@ -41,6 +43,7 @@ WRONG_ANSWERS = {
         ("eps_y, eps_neg = model(x, t, ids), model(x, t, negative_ids)\neps = eps_y + w * (eps_y - eps_neg)", "you started from eps_y"),
         ("eps_y, eps_neg = model(x, t, ids), model(x, t, negative_ids)\neps = eps_y - w * eps_neg", "subtracted the negative prompt's whole prediction"),
         ("eps_y, eps_neg = model(x, t, ids), model(x, t, negative_ids)\neps = eps_neg + (eps_y - eps_neg)", "the guidance scale w is missing"),
+        ("eps_y, eps_neg = model(x, t, ids), model(x, t, negative_ids)\neps = eps_neg + (w - 1) * (eps_y - eps_neg)", "Ho & Salimans"),
         ("eps = None", "returned None"),
     ],
 }
