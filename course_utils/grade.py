@@ -157,9 +157,10 @@ def find_lesson(path: Path, nb) -> Path:
 
 
 def _label(ref_cells: list, index: int, function: str) -> str:
-    """"Exercise 1.2 forward_step": the number from the nearest "**Exercise N.M" above the exercise cell."""
+    """"Exercise 1.2 forward_step": the number from the nearest "**Exercise N.M" or "### Exercise N.M" heading
+    above the exercise cell."""
     for cell in reversed(ref_cells[:index]):
-        m = re.search(r"\*\*Exercise (\d+\.\d+)", cell.source) if cell.cell_type == "markdown" else None
+        m = re.search(r"(?:\*\*|^#+ +)Exercise (\d+\.\d+)", cell.source, re.M) if cell.cell_type == "markdown" else None
         if m:
             return f"Exercise {m.group(1)} {function}"
     return f"Exercise {function}"

@@ -304,3 +304,14 @@ def test_help_states_the_cell_limit(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "--cell-timeout" in text and "300 s, that is 5 minutes" in text
 
+
+
+def test_exercise_numbers_come_from_bold_or_heading_markdown():
+    from course_utils.grade import _label
+
+    md = nbformat.v4.new_markdown_cell
+    code = nbformat.v4.new_code_cell
+    assert _label([md("**Exercise 1.2: the step**"), code("x = 1")], 2, "forward_step") == "Exercise 1.2 forward_step"
+    assert _label([md("intro\n### Exercise 7.1: a prompt to ids"), code("")], 2, "prompt_to_ids") == \
+        "Exercise 7.1 prompt_to_ids"
+    assert _label([md("see Exercise 7.1 above")], 1, "f") == "Exercise f"  # a mention is not a heading
