@@ -22,10 +22,16 @@ class DDIMScheduler(NoiseScheduler):
     """A ``NoiseScheduler`` whose ``step`` is the DDIM update; call ``set_timesteps(n)`` before sampling."""
 
     def step(self, model_output: torch.Tensor, timestep: int, sample: torch.Tensor, eta: float = 0.0,
-             generator: torch.Generator | None = None,
+             use_clipped_model_output: bool = False, generator: torch.Generator | None = None,
              variance_noise: torch.Tensor | None = None) -> SchedulerOutput:
         """One DDIM step from ``timestep`` to the previous entry of ``timesteps`` (Song et al. 2021, eq. 12).
 
+        ``use_clipped_model_output`` (diffusers' name and default, False): when ``clip_sample`` clips the clean
+        guess, re-derive the noise guess from the clipped guess, eps = (x_t - sqrt(abar_t) x0_clipped) /
+        sqrt(1 - abar_t), so that the two halves of eq. 12 describe the same x_t. Without it the step moves
+        toward the clipped x0_hat but keeps the unclipped eps, and the two disagree: on guided digits (Lesson 5,
+        w = 3) that disagreement alone takes the asked digit from 99-100 % to 0-23 % (scripts/sampler_ablation.py).
+        ``course_utils.sample`` always passes True.
         ``variance_noise``: use this z (the shape of ``sample``) instead of drawing one, as in diffusers; it only
         matters when eta > 0. The step from the last timestep lands on the clean picture x_0 (alpha_bar = 1)."""
         if self.num_inference_steps is None:
@@ -51,6 +57,8 @@ class DDIMScheduler(NoiseScheduler):
         x0_hat = (x_t - beta_prod_t ** (0.5) * eps) / alpha_prod_t ** (0.5)
         if self.clip_sample:
             x0_hat = x0_hat.clamp(-self.clip_sample_range, self.clip_sample_range)
+            if use_clipped_model_output:  # the noise guess that agrees with the clipped x0_hat (eq. 1.5 for eps)
+                eps = (x_t - alpha_prod_t ** (0.5) * x0_hat) / beta_prod_t ** (0.5)
         # 3. sigma_t: the fresh noise of this step, eta times DDPM's (Song et al. 2021, eq. 16)
         variance = (1 - alpha_prod_t_prev) / beta_prod_t * (1 - alpha_prod_t / alpha_prod_t_prev)
         std_dev_t = eta * variance ** (0.5)

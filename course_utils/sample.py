@@ -3,19 +3,23 @@
     python -m course_utils.sample --checkpoint digits --n 1000 --steps 50 --out samples.npy
 
 Writes samples.npy (n, 1, 8, 8) float32 at native resolution with values in [-1, 1], and samples.png,
-a grid of the first 100 enlarged. --sampler ddim (default, deterministic with --eta 0) or ddpm;
+a grid of the first 100 enlarged. --sampler ddim (default, deterministic with --eta 0), ddpm or dpm-solver
+(DPM-Solver++(2M), course_utils/dpm_solver.py; not for the blur-to-static checkpoint);
 --steps from 1 to 1000; --checkpoint "digits", "digits_blur" (or "digits-blur"), "points" or the path of a
 .safetensors file. The scheduler is made with the process recorded in the checkpoint (its T and noise
 schedule, and for a blur-to-static checkpoint of Lesson 4 its blur: BlurToStatic.step, deterministic with
 --sampler ddim and --eta 0, ancestral with --sampler ddpm).
 
---spacing trailing (the default) spreads the --steps timesteps so that sampling always starts at
-t = T-1, where the pure static it begins from belongs, for every step count (diffusers' "trailing";
-Lin et al. 2024, "Common Diffusion Noise Schedules and Sample Steps are Flawed"). --spacing leading
-is Lesson 3's set_timesteps: (n-1) r, ..., r, 0 with r = T // n, which starts below T-1 whenever n
-does not divide T (--steps 501 starts at t = 500 from pure static and draws worse digits).
+--spacing below_top (the default) spreads the --steps timesteps as T - T/n, T - 2T/n, ..., 0: one stride below
+t = T-1. At T-1 the cosine schedule leaves alpha_bar = 2.4e-9, and the step from there multiplies the error of
+the noise guess by sqrt(abar_s / abar_{T-1}) (632 for s = 979): a noise-predicting model's first step from T-1
+is its worst (measured, with the course's stroke metric, in docs/sampler-tables.md: at 4 and 8 steps below_top
+is the best grid on digits). --spacing trailing is diffusers' "trailing" (starts at T-1 for every n; Lin et al.
+2024 pair it with a zero-terminal-SNR schedule and v-prediction, which these checkpoints do not have); --spacing
+leading is Lesson 3's set_timesteps: (n-1) r, ..., r, 0 with r = T // n, the same as below_top when n divides T,
+but starting at t = 500 for --steps 501.
 --label K (0..9) asks a class-conditional checkpoint (digits_cond, or "digits-cond", Lesson 5) for digit K
-(sampled with ddpm unless --sampler says otherwise: guided DDIM drifts to other digits, measured in the README);
+(deterministic DDIM by default: the same --seed gives the same static, and the picture changes only with W);
 --guidance W (>= 0, default 3 with --label) is the classifier-free guidance scale: eps_null + W (eps_K -
 eps_null), the course's w, the same as diffusers' guidance_scale (Ho & Salimans' w is W - 1). Both are refused
 on a checkpoint trained without labels; digits_cond without --label draws without a request (the null label).
@@ -46,6 +50,7 @@ import torch
 
 from .checkpoints import CheckpointError, _resolve, load_checkpoint
 from .ddim import DDIMScheduler
+from .dpm_solver import DPMSolverMultistepScheduler
 from .env import get_device
 from .flow import SOLVERS, FlowMatchScheduler
 from .forward import BlurToStatic
@@ -56,7 +61,7 @@ from .scheduler import NoiseScheduler
 MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a 64-bit seed
 
 
-def make_scheduler(model, sampler: str, steps: int, spacing: str = "trailing") -> NoiseScheduler | BlurToStatic:
+def make_scheduler(model, sampler: str, steps: int, spacing: str = "below_top") -> NoiseScheduler | BlurToStatic:
     """The sampler's scheduler for the process ``model`` was trained with (``model.trained_on``), ``steps`` steps.
 
     A checkpoint of the first format without a record: the course's schedule (cosine) with the model's T.
@@ -68,15 +73,18 @@ def make_scheduler(model, sampler: str, steps: int, spacing: str = "trailing") -
         sched.set_timesteps(steps)
         return sched
     if process["kind"] == "blur_to_static":  # Lesson 4: its own step, without clipping the clean guess
+        if sampler == "dpm-solver":
+            raise ValueError("--sampler dpm-solver is for noise checkpoints; a blur-to-static checkpoint samples with "
+                             "its own step: --sampler ddim (eta 0) or ddpm (ancestral).")
         sched = scheduler_from_process(process)  # (clipping in pixels skews blurred digits: forward.py)
         sched.set_timesteps(steps, timestep_spacing="leading")
         sched.timesteps = blur_timesteps(sched, steps)
         return sched
-    cls = DDIMScheduler if sampler == "ddim" else NoiseScheduler
-    clip = model.config["arch"] == "UNet"  # points live outside [-1, 1]: no clipping there
-    guided = model.config.get("num_classes") or model.config.get("vocab_size")  # Lessons 5 and 7
-    if guided and cls is DDIMScheduler:  # guided DDIM must not clip x0_hat: its step reuses the guided eps,
-        clip = False  # which then disagrees with the clipped guess (README)
+    cls = {"ddim": DDIMScheduler, "dpm-solver": DPMSolverMultistepScheduler}.get(sampler, NoiseScheduler)
+    # Pictures: clip the clean guess to [-1, 1]; sample() then re-derives DDIM's eps from the clipped guess
+    # (use_clipped_model_output), without which guided DDIM fails (scripts/sampler_ablation.py). Points live
+    # outside [-1, 1]: no clipping there.
+    clip = model.config["arch"] == "UNet"
     sched = scheduler_from_process(process, cls, clip_sample=clip)
     sched.set_timesteps(steps, timestep_spacing=spacing)
     return sched
@@ -88,11 +96,13 @@ BLUR_START_MAX_ALPHA_BAR = 0.01  # where a blur-to-static run may start: the pic
 def blur_timesteps(process, steps: int) -> torch.Tensor:
     """The command line's timesteps for a blur-to-static checkpoint: T - T/n, T - 2T/n, ..., 0 (rounded).
 
-    Not diffusers' "trailing" grid, which starts at T-1: there abar = 2.4e-9 and the step divides the noise
-    guess by alpha_t = sqrt(abar) d_t, about 5e-8 at the finest frequency, so the first jump (to T-1-T/n)
-    multiplies the network's error by about 650 (DDPM survives it only by clipping the clean guess, the trap
-    on blurred digits). Measured on digits_blur, 50 steps: from T-1, Frechet distance 107; one stride lower,
-    5.1. The grid starts one stride below T-1, which must still be at least 99 % static (abar <= 0.01): at
+    The same grid as the noise checkpoints' "below_top" (scheduler.set_timesteps): not diffusers' "trailing",
+    which starts at T-1. There the cosine schedule's capped beta leaves abar = 2.4e-9, and the jump to s
+    multiplies the network's error by sqrt(abar_s / abar_{T-1}) (632 for s = 979), at every frequency alike: the
+    blur plays no part (the noise-only digits fail from T-1 the same way, scripts/sampler_ablation.py). Noise
+    checkpoints can clip their clean guess to bound it; a blur checkpoint cannot (clipping in pixels skews
+    blurred digits: forward.py). Measured on digits_blur, 50 steps: from T-1, Frechet distance 107; one stride
+    lower, 5.1 (Lesson 3's metric, one seed). The grid must still start at least 99 % static (abar <= 0.01): at
     least 16 steps for T = 1000; fewer are refused with the reason.
     """
     T = process.num_train_timesteps
@@ -106,10 +116,13 @@ def blur_timesteps(process, steps: int) -> torch.Tensor:
 
 
 def default_sampler(model) -> str:
-    """ddim, except for a class-conditional checkpoint (Lesson 5): ddpm, whose fresh noise keeps a guided walk on
-    course (measured at guidance 3, 100 drawings of each digit: every digit 100 % with ddpm; ddim unclipped 61 %
-    for the 8s, clipped 0 to 53 %)."""
-    return "ddpm" if getattr(model, "num_classes", 0) or getattr(model, "vocab_size", 0) else "ddim"
+    """ddim (deterministic with --eta 0) for every noise checkpoint, guided ones included.
+
+    Guided DDIM used to fail (the course defaulted to ddpm for digits_cond and crayons): the cause was not the
+    guidance but two sampler faults, each measured alone in scripts/sampler_ablation.py: a clipped x0_hat whose
+    eps was not re-derived, and the first step from t = T-1. With both fixed, guided DDIM at w = 3 draws the asked
+    digit and colour as often as DDPM does."""
+    return "ddim"
 
 
 DEFAULT_GUIDANCE = 3.0  # with --label: the scale of the course's measured table (README, Lesson 5)
@@ -207,11 +220,12 @@ def main(argv: list[str] | None = None) -> int:
                         help='"digits", "digits_blur", "digits_cond", "crayons", "points" or a .safetensors path')
     parser.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
     parser.add_argument("--steps", type=int, default=50, help="sampling steps, 1..1000 (default 50)")
-    parser.add_argument("--sampler", choices=["ddim", "ddpm"], default=None,
-                        help="ddim (the default) or ddpm (the default for digits_cond: guided DDIM drifts, README)")
-    parser.add_argument("--spacing", choices=["trailing", "leading"], default="trailing",
-                        help="where the steps sit: trailing (default) starts at t = T-1 for every --steps; "
-                             "leading is Lesson 3's set_timesteps (starts below T-1 when --steps does not divide T)")
+    parser.add_argument("--sampler", choices=["ddim", "ddpm", "dpm-solver"], default=None,
+                        help="ddim (the default; deterministic with --eta 0), ddpm, or dpm-solver "
+                             "(DPM-Solver++(2M), Lu et al. 2022: one network evaluation a step, second order)")
+    parser.add_argument("--spacing", choices=["below_top", "trailing", "leading"], default="below_top",
+                        help="where the steps sit: below_top (default) T - T/n, ..., 0, one stride below T-1; "
+                             "trailing starts at t = T-1 (diffusers); leading is Lesson 3's set_timesteps")
     parser.add_argument("--eta", type=float, default=0.0, help="DDIM's noise, 0..1 (default 0: deterministic)")
     parser.add_argument("--solver", choices=list(SOLVERS), default=None,
                         help="for a flow-matching checkpoint (digits-flow): euler (1 network evaluation a step, the "
@@ -234,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--steps must be between 1 and 1000, got {args.steps}")
     if not 0 <= args.eta <= 1:
         parser.error(f"--eta must be between 0 and 1, got {args.eta}")
-    if args.sampler == "ddpm" and args.eta:
+    if args.sampler in ("ddpm", "dpm-solver") and args.eta:
         parser.error("--eta applies to --sampler ddim only")
     if not 0 <= args.seed <= MAX_SEED:
         parser.error(f"--seed must be between 0 and 2**63-1, got {args.seed}")
@@ -251,8 +265,6 @@ def main(argv: list[str] | None = None) -> int:
         flow = ((getattr(model, "trained_on", None) or {}).get("process") or {}).get("kind") == "flow_matching"
         _check_flow_args(args, argv, flow)
         sampler = (args.solver or "euler") if flow else (args.sampler or default_sampler(model))
-        if sampler == "ddpm" and args.eta:
-            raise ValueError(f"--eta applies to --sampler ddim only ({args.checkpoint} samples with ddpm by default)")
         sched = make_scheduler(model, sampler, args.steps, args.spacing)
         npy, png = check_out(args.out)
     except (CheckpointError, ValueError) as err:

@@ -206,7 +206,9 @@ def sample(model: nn.Module, scheduler: NoiseScheduler | BlurToStatic, n: int, *
     for t in steps:
         eps_hat = _predict(model, x, torch.full((n,), t, device=device, dtype=torch.long), labels, guidance,
                            negative)
-        if takes_eta:
+        if isinstance(scheduler, DDIMScheduler):  # eps re-derived from a clipped x0_hat (ddim.py)
+            out = scheduler.step(eps_hat, t, x, eta=eta, use_clipped_model_output=True, generator=generator)
+        elif takes_eta:
             out = scheduler.step(eps_hat, t, x, eta=eta, generator=generator)
         else:
             out = scheduler.step(eps_hat, t, x, generator=generator)
@@ -258,7 +260,7 @@ def spread_between_runs(model: nn.Module, scheduler: NoiseScheduler, n: int = 16
         spread.append(float(x.std(dim=0).mean()))  # the runs at timestep t, before the step from t
         eps_hat = model(x, torch.full((n,), t, device=device, dtype=torch.long))
         if isinstance(scheduler, DDIMScheduler):
-            x = scheduler.step(eps_hat, t, x, eta=0.0).prev_sample
+            x = scheduler.step(eps_hat, t, x, eta=0.0, use_clipped_model_output=True).prev_sample
         elif fresh_noise:
             x = scheduler.step(eps_hat, t, x, generator=generator).prev_sample
         else:

@@ -4,8 +4,9 @@
 
 For every colour-object pair (40; the 5 in ``crayons_eval.HELD_OUT`` never drawn for training), 32 drawings from
 its prompt, seed 0, read back with the course's measures (``crayons.read_colour``, ``crayons.read_object``). Rows:
-guidance 3 with DDPM (the default) and with deterministic DDIM (eta 0, x0_hat unclipped, as Lesson 5 samples
-guided DDIM), both 20 steps; then DDPM without guidance (w = 1) and without a request (w = 0: chance is 1/40).
+guidance 3 with deterministic DDIM (the default since review part 3: eta 0, x0_hat clipped and eps re-derived,
+the grid one stride below T-1) and with DDPM, both 20 steps; then DDIM without guidance (w = 1) and without a
+request (w = 0: chance is 1/40).
 Columns: the share read as the right colour and object for the issue's 20 test prompts (red, yellow, green and
 blue on every object), the 35 seen pairs, the 5 unseen ones, and the worst pair.
 """
@@ -22,8 +23,8 @@ import course_utils as cu  # noqa: E402
 from course_utils import crayons  # noqa: E402
 from course_utils.crayons_eval import DONE_WHEN_COLOURS, prompt_table, summary  # noqa: E402
 
-ROWS = [("DDPM, w = 3 (the default)", "ddpm", 3.0), ("DDIM, w = 3", "ddim", 3.0), ("DDPM, w = 1", "ddpm", 1.0),
-        ("DDPM, w = 0 (no request)", "ddpm", 0.0)]
+ROWS = [("DDIM, w = 3 (the default)", "ddim", 3.0), ("DDPM, w = 3", "ddpm", 3.0), ("DDIM, w = 1", "ddim", 1.0),
+        ("DDIM, w = 0 (no request)", "ddim", 0.0)]
 
 
 def main() -> int:

@@ -26,7 +26,8 @@ STRIP_PROMPTS = ("a red house", "a yellow sun", "a blue boat", "a purple tree", 
 
 
 def crayon_strip() -> None:
-    """Three drawings for each of STRIP_PROMPTS from the shipped model (guidance 3, DDPM, 20 steps, seed 0)."""
+    """Three drawings for each of STRIP_PROMPTS from the shipped model (guidance 3, crayons_eval.SAMPLER and STEPS:
+    deterministic DDIM, 20 steps; seed c for column c)."""
     from course_utils import crayons
     from course_utils.crayons_eval import HELD_OUT, SAMPLER, STEPS
     from course_utils.plotting import to_display

@@ -326,7 +326,7 @@ def test_default_spacing_stays_leading():
     assert s.timestep_spacing == "trailing" and s.timesteps[:2].tolist() == [999, 949] and s.timesteps[-1] == 49
     s.set_timesteps(20)
     assert s.timestep_spacing == "leading" and s.timesteps[0] == 950
-    with pytest.raises(ValueError, match="timestep_spacing must be one of 'leading', 'trailing', got 'linspace'"):
+    with pytest.raises(ValueError, match="timestep_spacing must be one of 'leading', 'trailing', 'below_top', got 'linspace'"):
         s.set_timesteps(20, timestep_spacing="linspace")
 
 
@@ -398,3 +398,37 @@ def test_trailing_ddim_lands_on_the_next_entry_where_diffusers_lands_on_t_minus_
     torch.testing.assert_close(ours.step(eps, 666, x).prev_sample, landing(332))
     torch.testing.assert_close(theirs.step(eps, 666, x).prev_sample, landing(333))
     assert not math.isclose(float(abar[332]), float(abar[333]))
+
+
+@pytest.mark.parametrize("steps", [10, 50])
+@pytest.mark.parametrize("eta", [0.0, 0.5])
+def test_ddim_with_clipped_model_output_matches_diffusers(steps, eta):
+    """use_clipped_model_output=True: eps re-derived from the clipped x0_hat, as diffusers' DDIMScheduler does."""
+    ours = DDIMScheduler(1000, beta_schedule="cosine", clip_sample=True)
+    theirs = diffusers.DDIMScheduler(1000, beta_schedule="squaredcos_cap_v2", clip_sample=True,
+                                     timestep_spacing="trailing")
+    ours.set_timesteps(steps, timestep_spacing="trailing")
+    theirs.set_timesteps(steps)
+    x = 3 * torch.randn(3, 1, 4, 4, generator=torch.Generator().manual_seed(0))  # large: the clip bites
+    a = _chain(ours, x.clone(), torch.Generator().manual_seed(2), eta=eta, use_clipped_model_output=True)
+    b = _chain(theirs, x.clone(), torch.Generator().manual_seed(2), eta=eta, use_clipped_model_output=True)
+    torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    c = _chain(ours, x.clone(), torch.Generator().manual_seed(2), eta=eta)  # without it: another answer
+    assert (a - c).abs().max() > 1e-2
+
+
+@pytest.mark.parametrize("T", [1000, 200, 7])
+def test_below_top_grid_starts_one_stride_below_and_equals_leading_when_n_divides_T(T):
+    for n in sorted({1, 2, 3, 4, 7, 8, 10, 50, 61, 501, T} & set(range(1, T + 1))):
+        s = cu.NoiseScheduler(T)
+        s.set_timesteps(n, "below_top")
+        ts = s.timesteps
+        assert len(ts) == n and ts[-1] == 0 and (ts[:-1] > ts[1:]).all(), (T, n, ts)
+        assert ts[0] == round(T - T / n) and (n == T or ts[0] < T - 1)
+        if T % n == 0:
+            lead = cu.NoiseScheduler(T)
+            lead.set_timesteps(n, "leading")
+            assert torch.equal(ts, lead.timesteps)
+    s = cu.NoiseScheduler(1000)
+    s.set_timesteps(501, "below_top")
+    assert s.timesteps[0] == 998  # "leading" starts at 500 here

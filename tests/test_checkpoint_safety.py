@@ -423,22 +423,26 @@ def test_sample_accepts_numpy_integers_and_refuses_bools():
 # ----------------------------------------------------------------------------- the command line
 
 
-def test_cli_trailing_starts_every_step_count_at_T_minus_1():
+def test_cli_default_grid_starts_one_stride_below_T_minus_1():
+    """below_top (review part 3): T - T/n, ..., 0 for every --steps; --spacing trailing still starts at T-1."""
     model = cu.load_checkpoint("digits")
     for sampler in ("ddim", "ddpm"):
         for steps in range(1, 1001):
             ts = make_scheduler(model, sampler, steps).timesteps
-            assert int(ts[0]) == 999 and len(ts) == steps, (sampler, steps)
-            assert bool((ts[1:] < ts[:-1]).all()) and int(ts[-1]) >= 0, (sampler, steps)
+            assert int(ts[0]) == round(1000 - 1000 / steps) and len(ts) == steps, (sampler, steps)
+            assert bool((ts[1:] < ts[:-1]).all()) and int(ts[-1]) == 0, (sampler, steps)
+    for steps in (1, 7, 50, 501):
+        assert int(make_scheduler(model, "ddim", steps, "trailing").timesteps[0]) == 999
     leading = make_scheduler(model, "ddim", 501, "leading").timesteps
     assert int(leading[0]) == 500  # what --spacing leading does: starts far below T-1
+    assert int(make_scheduler(model, "ddim", 501).timesteps[0]) == 998
 
 
 def test_cli_help_names_the_spacing(capsys):
     with pytest.raises(SystemExit):
         cli_main(["--help"])
     out = capsys.readouterr().out
-    assert "--spacing {trailing,leading}" in out and "Lin et al. 2024" in out
+    assert "--spacing {below_top,trailing,leading}" in out and "Lin et al." in out
 
 
 def cli_error(capsys, *args) -> str:
@@ -480,12 +484,13 @@ def test_cli_seed_out_of_range_is_an_argparse_error(tmp_path, capsys, seed):
 
 
 def test_cli_largest_seed_and_spacing_run(tmp_path, capsys):
-    for spacing in ("trailing", "leading"):
+    for spacing in ("below_top", "trailing", "leading"):
         out = tmp_path / f"{spacing}.npy"
         assert cli_main(["--n", "2", "--steps", "3", "--seed", str(2**63 - 1), "--spacing", spacing,
                          "--out", str(out)]) == 0
         assert np.load(out).shape == (2, 1, 8, 8)
-    assert "(trailing)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "(trailing)" in out and "(below_top)" in out
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes into read-only folders")
