@@ -23,8 +23,9 @@ Call it with ``frechet_to_digits(samples)`` (one number) or ``score(draw, seeds)
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import torch

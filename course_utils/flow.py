@@ -16,11 +16,20 @@ Sampling integrates dx/dt = v_theta(x, t) from t = 1 (static) down to t = 0 (a p
     Heun:   x~ = Euler's x_{t'};  x_{t'} = x_t + (t' - t) (v_theta(x_t, t) + v_theta(x~, t')) / 2
                                                                             2 calls a step        (6.5)
 Heun's last step, the one that lands on t = 0, is a plain Euler step (as in Karras et al. 2022, Algorithm 1),
-so n Heun steps make 2n - 1 network calls.
+so n Heun steps make 2n - 1 network calls. Karras et al. need it because their slope (x - D(x; sigma)) / sigma
+divides by sigma = 0 there; the flow's velocity is defined at t = 0, so here it is a convention that saves a call
+(Lesson 6 measures it: a full last step is 11 to 45 times more accurate on dx/dt = t x, and worse on
+digits_flow with 2 steps, scripts/lesson6_quality.py).
+
+A sampler is a time grid plus a parametrisation: with exact networks, Euler here on the grid matched to DDIM's,
+t = sqrt(1 - abar) / (sqrt(abar) + sqrt(1 - abar)) (so t / (1 - t) = sqrt((1 - abar) / abar)), from x / (sqrt(abar)
++ sqrt(1 - abar)), IS DDIM with eta 0 and no clipping, to rounding (Gao et al. 2024, "Diffusion meets flow
+matching"; tests/test_sampler_equivalence.py).
 
 Names follow diffusers' ``FlowMatchEulerDiscreteScheduler``: ``sigmas`` are the course's t (n + 1 values from 1
 down to 0), ``timesteps`` = sigmas[:-1] * num_train_timesteps (what diffusers and SD3 hand the network),
-``scale_noise`` is eq. 6.1, ``step`` is eq. 6.4. The course's networks take t itself in [0, 1] and multiply
+``scale_noise`` is eq. 6.1, ``step`` is eq. 6.4. The grids agree with diffusers' as ``set_timesteps`` says (its
+default grid only for shift = 1). The course's networks take t itself in [0, 1] and multiply
 it by num_train_timesteps inside, before the same sinusoidal embedding as the integer timesteps of Lessons 2-5.
 
 Essential: ``flow_matching_loss``, ``euler_step``, ``heun_step``. Plumbing: the input checks.
@@ -80,14 +89,15 @@ def heun_step(velocity: Callable[[torch.Tensor, float], torch.Tensor], x: torch.
     """One Heun step (Lesson 6, eq. 6.5; Karras et al. 2022, Algorithm 1): Euler, then the averaged slope.
 
     ``velocity(x, t)`` returns v (the shape of x) at one time t for the whole batch; ``v``: its value at (x, t)
-    if you already have it (saves a call). Landing on t_next = 0 is a plain Euler step (one call, not two).
+    if you already have it (saves a call). Landing on t_next = 0 is a plain Euler step (one call, not two): Karras
+    et al.'s convention (their slope divides by sigma = 0 there); the flow's slope at t = 0 exists, so it is a choice.
     """
     t, t_next = _check_time(t, "t"), _check_time(t_next, "t_next")
     if not callable(velocity):
         raise TypeError(f"velocity must be a function (x, t) -> v, got {type(velocity).__name__}.")
     v = velocity(x, t) if v is None else v
     x_euler = euler_step(x, v, t, t_next)  # 1. Euler's guess at t_next (eq. 6.4)
-    if t_next == 0:  # 2. the last step stays Euler's (Karras et al. 2022: no second call at the end)
+    if t_next == 0:  # 2. the last step stays Euler's (Karras et al. 2022's convention: no second call at the end)
         return x_euler
     v_next = velocity(x_euler, t_next)  # 3. the slope where Euler landed
     return x + (t_next - t) * (v + v_next) / 2  # 4. the average of the two slopes (trapezoid rule)
@@ -122,7 +132,8 @@ class FlowMatchScheduler:
 
     ``num_train_timesteps``: the time scale: the network is fed t * num_train_timesteps (1000, as SD3); ``shift``:
     diffusers' (and SD3's) shift of the time grid towards the static, sigma -> shift s / (1 + (shift - 1) s);
-    1 keeps the grid uniform. ``solver``: "euler" (eq. 6.4) or "heun" (eq. 6.5), what ``sample`` runs.
+    1 keeps the grid uniform (and only with 1 does ``set_timesteps(sigmas=...)`` reproduce diffusers' default grid).
+    ``solver``: "euler" (eq. 6.4) or "heun" (eq. 6.5), what ``sample`` runs.
     """
 
     def __init__(self, num_train_timesteps: int = 1000, shift: float = 1.0, solver: str = "euler"):
@@ -142,9 +153,13 @@ class FlowMatchScheduler:
                       sigmas=None) -> None:
         """The time grid of ``num_inference_steps`` solver steps: sigmas = 1, ..., 1/n, then 0 (uniform, shifted).
 
-        ``sigmas``: your own decreasing times in (0, 1] instead (a 0 is appended, as diffusers does). diffusers'
-        default grid is linspace(1, 1/T, n) then 0 (its last step from 1/T to 0 is nearly empty); passing those
-        sigmas here gives its timesteps and sigmas exactly.
+        ``sigmas``: your own decreasing times in (0, 1] instead (a 0 is appended, as diffusers does); the shift is
+        applied to them, as diffusers does to sigmas passed in. Against diffusers' ``FlowMatchEulerDiscreteScheduler``
+        (tests/test_flow.py): the course's grid equals diffusers' ``set_timesteps(sigmas=linspace(1, 1/n, n))``
+        for any shift. diffusers' *default* grid is linspace(1, 1/T, n) then 0 (its last step from 1/T to 0 is
+        nearly empty) only for shift = 1, where passing those sigmas here gives its timesteps and sigmas exactly;
+        with another shift diffusers starts its default grid from the shifted 1/T and shifts it again, which
+        this scheduler does not copy.
         """
         if sigmas is None:
             if isinstance(num_inference_steps, bool) or not isinstance(num_inference_steps, numbers.Integral) \

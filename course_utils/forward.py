@@ -137,8 +137,9 @@ class BlurToStatic:
         scheduler: supplies alpha_bar_t, how much signal is left at step t.
         max_blur_sigma: blur width in pixels at the last step; 0 gives plain DDPM noising.
         d_min: the floor on every frequency (Hoogeboom & Salimans use 0.001) so the signal never vanishes
-            from the blur alone: it is the static that ends the process. It also keeps alpha_t invertible, which
-            the reverse step needs.
+            from the blur alone: it is the static that ends the process. It also bounds 1 / alpha_t, the factor by
+            which the clean guess x0_hat amplifies an error in the finest frequency (without it alpha_{T-1} would be
+            about 4.5e-20 there: still a float32 number, but a 2e19-fold amplification).
         clip_sample, clip_sample_range: clip the reverse step's clean guess x0_hat to [-range, range] in pixel
             space, as Lesson 3's NoiseScheduler does. Off by default: measured, clipping is the trap here (see
             scripts/blur_sweep.py and Lesson 4's closing table).
@@ -250,7 +251,9 @@ class BlurToStatic:
         """The clean picture implied by a noise guess, per frequency: u0_hat = (u_t - sigma_t eps_u) / alpha_t.
 
         Eq. 4.1 solved for u_0 (Lesson 4, eq. 4.2), then back to pixels. The division by alpha_t undoes the blur,
-        and amplifies an error in the finest frequency up to 1 / (sqrt(abar_t) d_min) times.
+        and amplifies an error in the finest frequency up to 1 / (sqrt(abar_t) d_min) times. That is x0_hat's error;
+        a step to s multiplies u0_hat by alpha_s again, so what the step does to an error in eps_hat is the ratio
+        alpha_s / alpha_t (Lesson 4, eq. 4.6), about the same at every frequency near t = T-1.
         Args: sample x_t and model_output eps_hat, both (N, C, H, W); timesteps (N,) or one int.
         Returns: x0_hat, (N, C, H, W), the dtype of ``sample`` (computed in float64).
         """
@@ -317,7 +320,9 @@ class BlurToStatic:
             variance_noise: use this z, shaped like ``sample``, instead of drawing one (zeros: the mean alone).
             eta: 0 .. 1, how much fresh noise (1: ancestral, 0: none).
         Returns: SchedulerOutput(prev_sample x_s, pred_original_sample x0_hat), both (N, C, H, W), dtype of sample.
-        Computed in float64 (alpha_t reaches about 1e-7 at the finest frequency near t = T-1).
+        Computed in float64 (alpha_t reaches about 5e-8 at the finest frequency at t = T-1; float32 could hold it too).
+        A step from t = T-1 multiplies the error of eps_hat by about sqrt(abar_s / abar_{T-1}) (632 for s = 979) at
+        every frequency, blur or not (Lesson 4, eq. 4.6): start one stride below (``sample.blur_timesteps``).
         """
         eps = as_float_tensor(model_output, "model_output")
         x_t = as_float_tensor(sample, "sample")

@@ -3,10 +3,13 @@ on `digits_flow` (Euler and Heun), from the same static, with the time each run 
 
     python scripts/flow_table.py            # --n 1000 by default; about a minute on a 2-core CPU
 
-Each sampler gets the schedulers of the command line (course_utils.sample.make_scheduler: DDIM with trailing
-timesteps and the clean guess clipped; flow matching on the uniform time grid). A budget of B network evaluations
+Each sampler gets the schedulers of the command line (course_utils.sample.make_scheduler: DDIM on the
+"below_top" grid T - T/n, ..., 0 with the clean guess clipped and the noise guess re-derived from it; flow
+matching on the uniform time grid). A budget of B network evaluations
 is B steps of DDIM or Euler and (B + 1) // 2 steps of Heun (2n - 1 evaluations: an even budget leaves one unused).
 The Frechet distance is Lesson 3's (course_utils.metrics), against the 180 held-out digits; lower is better.
+One seed: this table shows the times and the shape of the curves, not a ranking. To rank the samplers use
+scripts/lesson6_quality.py (course_utils.digit_quality.score: 2,000 samples, 3 seeds, mean +- spread).
 """
 
 from __future__ import annotations

@@ -92,8 +92,10 @@ def digits_table(seeds, n_per_label: int, scales) -> None:
         hit = clf.predict(x) == labels.numpy()
         per_label[i] = [hit[labels.numpy() == k].mean() for k in range(10)]
     print(f"\nCommand line (ddim, eta 0, 50 steps, {sched.timestep_spacing}, w = 3), % per label, mean over seeds "
-          f"(min over seeds): " + ", ".join(f"{k}: {100 * per_label[:, k].mean():.0f} ({100 * per_label[:, k].min():.0f})"
-                                            for k in range(10)), flush=True)
+          "(min over seeds): "
+          + ", ".join(f"{k}: {100 * per_label[:, k].mean():.0f} ({100 * per_label[:, k].min():.0f})"
+                      for k in range(10)),
+          flush=True)
 
 
 def crayons_table(seeds, n_per_prompt: int, scales) -> None:

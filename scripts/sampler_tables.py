@@ -6,7 +6,8 @@
 For the shipped ``digits`` (noise) and ``digits_flow`` (velocity): ``digit_quality.score`` (Frechet distance in
 stroke features to all 1,797 digits; lower is better) of ``--n`` samples per seed, mean +- standard deviation over
 seeds, for each number of network evaluations. Noise: DDIM (eta 0, x0_hat clipped, eps re-derived) on each grid
-(below_top: the command line's default; leading; trailing), DPM-Solver++(2M) and DDPM; flow: Euler and Heun on the uniform grid (Heun: the most steps whose
+(below_top: the command line's default; leading; trailing), DPM-Solver++(2M) and DDPM;
+flow: Euler and Heun on the uniform grid (Heun: the most steps whose
 2n - 1 evaluations fit the budget, so an even budget leaves one evaluation unused).
 The floor (real digits scored the same way) and the metric's known-worse rows are printed first.
 """

@@ -326,7 +326,8 @@ def test_default_spacing_stays_leading():
     assert s.timestep_spacing == "trailing" and s.timesteps[:2].tolist() == [999, 949] and s.timesteps[-1] == 49
     s.set_timesteps(20)
     assert s.timestep_spacing == "leading" and s.timesteps[0] == 950
-    with pytest.raises(ValueError, match="timestep_spacing must be one of 'leading', 'trailing', 'below_top', got 'linspace'"):
+    with pytest.raises(ValueError,
+                       match="timestep_spacing must be one of 'leading', 'trailing', 'below_top', got 'linspace'"):
         s.set_timesteps(20, timestep_spacing="linspace")
 
 

@@ -238,8 +238,9 @@ def test_shipped_digits_cond_draws_the_digit_asked_for():
     from course_utils.sample import default_sampler, make_scheduler
 
     model = cu.load_checkpoint("digits_cond")
-    assert default_sampler(model) == "ddpm" and default_sampler(cu.load_checkpoint("digits")) == "ddim"
-    sched = make_scheduler(model, default_sampler(model), 50)  # what the command line runs
+    assert default_sampler(model) == "ddim" and default_sampler(cu.load_checkpoint("digits")) == "ddim"
+    sched = make_scheduler(model, default_sampler(model), 50)  # what the command line runs: DDIM, eta 0, clipped
+    assert isinstance(sched, DDIMScheduler) and sched.clip_sample and int(sched.timesteps[0]) == 980  # below_top
     clf = digit_classifier()
     for label in range(10):
         x = sample(model, sched, 100, labels=label, guidance=DONE_WHEN_GUIDANCE, progress=False,
@@ -261,7 +262,7 @@ def test_cli_label_and_guidance(tmp_path, capsys):
     rc = cli_main(["--checkpoint", "digits-cond", "--label", "7", "--guidance", "3", "--n", "6", "--steps", "20",
                    "--out", str(out)])
     assert rc == 0
-    assert "label 7 with guidance 3, ddpm with 20 steps" in capsys.readouterr().out  # ddpm: digits_cond's default
+    assert "label 7 with guidance 3, ddim with 20 steps" in capsys.readouterr().out  # ddim: the default, guided too
     x = np.load(out)
     assert x.shape == (6, 1, 8, 8) and (tmp_path / "s.png").exists()
     assert cli_main(["--checkpoint", "digits_cond", "--n", "2", "--steps", "2", "--out", str(out)]) == 0  # null label
@@ -277,8 +278,9 @@ def test_cli_refuses_labels_and_guidance_where_they_do_not_apply(tmp_path, capsy
                                                                "--out", out)
     assert "--guidance needs --label" in cli_error(capsys, "--checkpoint", "digits_cond", "--guidance", "2",
                                                    "--out", out)
-    assert "--eta applies to --sampler ddim only" in cli_error(capsys, "--checkpoint", "digits_cond", "--label", "1",
-                                                               "--eta", "0.5", "--out", out)
+    with pytest.raises(SystemExit):
+        cli_main(["--checkpoint", "digits_cond", "--label", "1", "--sampler", "ddpm", "--eta", "0.5", "--out", out])
+    assert "--eta applies to --sampler ddim only" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli_main(["--checkpoint", "digits_cond", "--label", "1", "--guidance", "-1", "--out", out])
     assert "--guidance must be a number >= 0" in capsys.readouterr().err

@@ -52,7 +52,7 @@ def test_score_reports_mean_and_spread():
 
 def test_training_is_deterministic_for_a_seed():
     a, b = dq.train_features(steps=5), dq.train_features(steps=5)
-    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(va, vb), k
 
 

@@ -194,8 +194,9 @@ def test_shipped_crayons_checkpoint_is_small_and_its_held_out_loss_is_bounded():
 
 @needs_crayons
 def test_shipped_crayons_draws_what_the_prompt_asks_cheaply():
-    """A cheap version of the done-when rate (issue 14): 8 drawings per pair, DDPM with 20 steps (the default),
-    guidance 3 (measured with 32 per pair: 100 % for every pair). Each pair on its own, not only the mean."""
+    """A cheap version of the done-when rate (issue 14): 8 drawings per pair, the course's sampler (deterministic
+    DDIM, 20 steps, clipped, one stride below T-1: crayons_eval.SAMPLER), guidance 3. Each pair on its own, not only
+    the mean."""
     m = cu.load_checkpoint("crayons")
     pairs = [(c, o) for c in DONE_WHEN_COLOURS for o in crayons.OBJECTS]
     rows = prompt_table(m, pairs, n=8, guidance=3.0)
@@ -218,7 +219,7 @@ def test_cli_prompt_writes_colour_samples(tmp_path, capsys):
     assert x.shape == (4, 3, 16, 16) and x.dtype == np.float32 and x.min() >= -1 and x.max() <= 1
     assert (tmp_path / "s.png").stat().st_size > 0
     said = capsys.readouterr().out
-    assert "prompt 'a red house' with guidance 3" in said and "ddpm with 50 steps" in said  # as for labels
+    assert "prompt 'a red house' with guidance 3" in said and "ddim with 50 steps" in said  # as for labels
 
 
 @needs_crayons
@@ -243,3 +244,20 @@ def test_cli_prompt_on_a_checkpoint_without_prompts(tmp_path, capsys):
                      "--out", str(tmp_path / "s.npy")]) == 2
     err = capsys.readouterr().err.strip()
     assert "text-conditional checkpoint (crayons)" in err and "red" in err and "\n" not in err
+
+
+@needs_crayons
+def test_prompt_box_draws_with_deterministic_ddim_from_the_same_static():
+    """Lesson 7's prompt box: deterministic DDIM (crayons_eval.SAMPLER), clipped, one stride below T-1, so the same
+    static turns into the picture at every w and every request (no fresh noise)."""
+    from course_utils.sliders.lesson7 import PromptBox
+
+    m = cu.load_checkpoint("crayons")
+    box = PromptBox(m, n=2, guidance=3.0)
+    assert isinstance(box.scheduler, DDIMScheduler) and box.scheduler.clip_sample
+    assert int(box.scheduler.timesteps[0]) == 950 and len(box.scheduler.timesteps) == 20
+    again = PromptBox(m, n=2, guidance=1.0).draw("a red house", 3.0)
+    assert torch.equal(box.draw("a red house", 3.0), again)  # the same pictures, box after box
+    direct = sample(m, box.scheduler, 2, labels="a red house", guidance=2.0, eta=0.0,
+                    generator=torch.Generator().manual_seed(0), progress=False).clamp(-1, 1)
+    assert torch.equal(box.draw("a red house", 2.0), direct)  # only the seed's static is drawn, nothing else

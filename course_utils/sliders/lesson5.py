@@ -1,6 +1,9 @@
 """Lesson 5's slider: the guidance scale w, for every digit at once, from the same static.
 
-Not essential on first read: display plumbing around ``course_utils.sampling.sample`` (labels, guidance).
+Not essential on first read: display plumbing around ``course_utils.sampling.sample`` (labels, guidance). The
+default sampler is the command line's (``sample.make_scheduler(model, "ddim", 50)``): deterministic DDIM (eta 0),
+x0_hat clipped with eps re-derived from it, the grid one stride below T-1. Deterministic, so every frame walks
+the same static back and only w changes the picture.
 """
 
 from __future__ import annotations
@@ -16,12 +19,17 @@ GUIDANCE_SCALES = (0, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 8)  # w: 0 no request, 1 the r
 
 
 @torch.no_grad()
-def guidance_frames(model, scheduler, scales: Sequence[float] = GUIDANCE_SCALES, labels: Sequence[int] = range(10),
+def guidance_frames(model, scheduler=None, scales: Sequence[float] = GUIDANCE_SCALES, labels: Sequence[int] = range(10),
                     n_show: int = 8, seed: int = 0) -> dict[float, list[tuple[str, torch.Tensor]]]:
     """For each scale w, one row per label of ``n_show`` samples (clipped to [-1, 1]). Every w starts from the
-    same static (``seed``), so only the strength of the request changes from frame to frame."""
+    same static (``seed``), so only the strength of the request changes from frame to frame. ``scheduler`` None:
+    deterministic DDIM, 50 steps, as the command line (then the drawings depend on nothing but the static and w)."""
     from ..guidance import check_guidance
+    from ..sample import make_scheduler
     from ..sampling import sample
+
+    if scheduler is None:
+        scheduler = make_scheduler(model, "ddim", 50)
 
     labels = [int(k) for k in labels]
     if not labels or not scales:
@@ -36,9 +44,11 @@ def guidance_frames(model, scheduler, scales: Sequence[float] = GUIDANCE_SCALES,
     return frames
 
 
-def guidance_slider(model, scheduler, scales: Sequence[float] = GUIDANCE_SCALES, labels: Sequence[int] = range(10),
+def guidance_slider(model, scheduler=None, scales: Sequence[float] = GUIDANCE_SCALES, labels: Sequence[int] = range(10),
                     n_show: int = 8, seed: int = 0, precompute: bool = True) -> FrameSlider:
-    """Lesson 5: drag the guidance scale w; one row per digit asked for, the same static in every row and frame."""
+    """Lesson 5: drag the guidance scale w; one row per digit asked for, the same static in every row and frame.
+
+    ``scheduler`` None: deterministic DDIM, 50 steps (``guidance_frames``)."""
     frames = guidance_frames(model, scheduler, scales, labels, n_show, seed)
     titles = {w: f"guidance w = {w:g}" + {0.0: " (no request: the null label)", 1.0: " (the request alone)"}.get(w, "")
               for w in frames}

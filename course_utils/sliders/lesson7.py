@@ -1,9 +1,10 @@
 """Lesson 7's prompt box: type a prompt (or pick a colour and an object), get a grid of crayon drawings.
 
 ``PromptBox(model)`` shows a text box, two dropdowns, a guidance slider, a message line and the pictures.
-Each (prompt, guidance) is drawn once (``sampling.sample`` with DDPM, 20 steps, the same random draws every time, so
-only the request changes the pictures) and cached. An unknown word gets a friendly message listing the vocabulary and
-leaves the pictures as they were. Not essential on first read: display plumbing.
+Each (prompt, guidance) is drawn once (``sampling.sample`` with deterministic DDIM, 20 steps, x0_hat clipped, one
+stride below T-1: ``crayons_eval.SAMPLER``, ``STEPS``; the same static every time and no fresh noise, so the same
+static turns into the picture as w or the prompt changes) and cached. An unknown word gets a friendly message listing
+the vocabulary and leaves the pictures as they were. Not essential on first read: display plumbing.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class PromptBox:
         if float(guidance) not in [float(g) for g in guidance_options]:
             raise ValueError(f"guidance must be one of {list(guidance_options)}, got {guidance!r}.")
         self.model, self.n, self.seed = model, int(n), int(seed)
-        self.scheduler = make_scheduler(model, SAMPLER, STEPS if steps is None else steps)  # DDPM (crayons_eval.py)
+        # deterministic DDIM (crayons_eval.py)
+        self.scheduler = make_scheduler(model, SAMPLER, STEPS if steps is None else steps)
         self._cache: dict[tuple, bytes] = {}
         self._syncing = False
         self._pictures: dict[tuple, torch.Tensor] = {}
