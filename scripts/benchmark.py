@@ -167,7 +167,10 @@ def sampler_table(n: int = 500) -> list[str]:
 
     test = cu.load_digits(split="test")
     lines = [f"Sampler table ({n} samples each, Frechet distance / precision / recall against the 180 held-out "
-             "digits in the classifier's feature space; lower Frechet is better):", "",
+             "digits in the classifier's feature space; lower Frechet is better). One seed, Lesson 3's metric, before "
+             "review part 3: that metric moves by about 0.12 between seeds here and squeezes real differences into "
+             "tenths, so it does not rank these samplers; the stroke metric with a spread over seeds does, in "
+             "[docs/sampler-tables.md](docs/sampler-tables.md):", "",
              "| model | sampler | time for the samples | Frechet | precision | recall | classes, min / max share |",
              "|---|---|---|---|---|---|---|"]
 
