@@ -6,7 +6,8 @@
 
 Anything after the command is passed on: ``python3 course.py open --no-browser``,
 ``python3 course.py test -k scheduler``; ``python3 course.py open --help`` shows JupyterLab's options,
-``python3 course.py test --help`` pytest's. Windows: ``py course.py`` works the same way.
+``python3 course.py test --help`` pytest's. Windows: ``py course.py`` works the same way. As root (in a
+container, say) JupyterLab is started with ``--allow-root``, which it refuses to start without.
 """
 
 from __future__ import annotations
@@ -88,6 +89,20 @@ def ensure_installed(extras: str) -> Path:
     return py
 
 
+def running_as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def root_flag(rest: list[str]) -> list[str]:
+    """JupyterLab refuses to start as root ("Running as root is not recommended. Use --allow-root to bypass.").
+    In a container the learner often is root, so pass the flag there, and say so once."""
+    if not running_as_root() or any(a.split("=")[0] in ("--allow-root", "--ServerApp.allow_root") for a in rest):
+        return []
+    print("You are root here (a container?): starting JupyterLab with --allow-root, which it needs as root.",
+          flush=True)
+    return ["--allow-root"]
+
+
 def run(cmd: list[str], cwd: Path | None = None) -> int:
     """Run a command to its end; Ctrl-C reaches it too (same terminal), and it decides how to stop and clean up."""
     proc = subprocess.Popen(cmd, cwd=cwd)
@@ -105,7 +120,8 @@ def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv and not argv[0].startswith("-") else ("open", argv)
     if command == "open":
         py = ensure_installed("")
-        return run([str(py), "-m", "jupyter", "lab", str(ROOT / "notebooks" / "00_welcome.ipynb"), *rest], cwd=ROOT)
+        return run([str(py), "-m", "jupyter", "lab", str(ROOT / "notebooks" / "00_welcome.ipynb"), *root_flag(rest),
+                    *rest], cwd=ROOT)
     if command == "check":
         py = ensure_installed("")
         return run([str(py), "-m", "course_utils.grade", *rest])  # in the folder you are in: paths are read from it

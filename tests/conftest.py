@@ -87,3 +87,19 @@ def lesson_kernel():
     yield get
     for k in kernels.values():
         k.close()
+
+
+BROWSER_HOWTO = ("to run them: install Chromium (Debian/Ubuntu: sudo apt install chromium) and Playwright's Python "
+                 "package (.venv/bin/python -m pip install playwright), then run the tests again")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Say at the end, where the learner looks, when the browser tests did not run: "every test passed" must not be
+    read as "the sliders were tried in a real browser"."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "test_browser.py" in str(r.nodeid or r.fspath)]
+    if not skipped:
+        return
+    reason = skipped[0].longrepr[2] if isinstance(skipped[0].longrepr, tuple) else str(skipped[0].longrepr)
+    reason = reason.removeprefix("Skipped: ")
+    terminalreporter.write_line(f"NOTE: the browser tests were SKIPPED ({reason}): the sliders were not tried in a "
+                                f"real browser; {BROWSER_HOWTO}.", yellow=True, bold=True)

@@ -103,3 +103,22 @@ def test_the_install_leaves_the_checkout_clean():
     assert not [f for f in tracked if ".egg-info" in f]
     ignored = subprocess.run(["git", "check-ignore", "-q", "course_utils.egg-info/PKG-INFO"], cwd=ROOT)
     assert ignored.returncode == 0, "course_utils.egg-info/ must be in .gitignore"
+
+
+@pytest.mark.parametrize("root, rest, flag", [
+    (True, [], ["--allow-root"]),  # a container where the learner is root: JupyterLab refuses to start without it
+    (True, ["--allow-root"], []),  # given already: not twice
+    (True, ["--ServerApp.allow_root=True"], []),
+    (False, [], []),  # a normal user: nothing added
+])
+def test_open_as_root_passes_allow_root(monkeypatch, tmp_path, capsys, root, rest, flag):
+    course = load_course(monkeypatch, tmp_path)
+    calls = []
+    monkeypatch.setattr(course, "running_as_root", lambda: root)
+    monkeypatch.setattr(course, "ensure_installed", lambda extras: Path("python"))
+    monkeypatch.setattr(course, "run", lambda cmd, cwd=None: calls.append(cmd) or 0)
+    assert course.main(["open", *rest]) == 0
+    (cmd,) = calls
+    assert cmd[:3] == ["python", "-m", "jupyter"]
+    assert cmd.count("--allow-root") == len(flag) + rest.count("--allow-root")
+    assert ("--allow-root" in capsys.readouterr().out) == bool(flag)
