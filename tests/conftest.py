@@ -59,7 +59,7 @@ class LessonKernel:
         """Evaluate an expression in the kernel and return its value (via repr/ast.literal_eval)."""
         import ast
 
-        reply = self.kc.execute_interactive("", user_expressions={"v": expression}, timeout=60,
+        reply = self.kc.execute_interactive("", user_expressions={"v": expression}, timeout=600,
                                             output_hook=lambda msg: None)
         res = reply["content"]["user_expressions"]["v"]
         assert res["status"] == "ok", res

@@ -139,10 +139,10 @@ def test_soft_mode_in_a_kernel_without_pytest():
                 "def forward_step(x_prev, beta_t, eps):\n    return (1 - beta_t) * x_prev + beta_t * eps\n"
                 "checks.check_forward_step(forward_step)\n"
                 "done = checks.use_yours(forward_step, fallback=print) is print\n")
-        reply = kc.execute_interactive(code, timeout=120, output_hook=hook)["content"]
+        reply = kc.execute_interactive(code, timeout=900, output_hook=hook)["content"]
         assert reply["status"] == "ok", reply
         assert "".join(stderr).startswith("\x1b[31mX Exercise 1.2 (forward_step): the square roots are missing")
-        res = kc.execute_interactive("", user_expressions={"v": "done"}, timeout=60,
+        res = kc.execute_interactive("", user_expressions={"v": "done"}, timeout=600,
                                      output_hook=lambda m: None)["content"]["user_expressions"]["v"]
         assert res["data"]["text/plain"] == "True"
     finally:

@@ -78,7 +78,7 @@ def _run(code: str, workdir: Path, log: Path) -> dict:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
     km = _offline_kernel(workdir, log)
     try:
-        NotebookClient(nb, km=km, timeout=120, allow_errors=True).execute()
+        NotebookClient(nb, km=km, timeout=900, allow_errors=True).execute()
     finally:
         km.shutdown_kernel(now=True)
     return nb.cells[0].outputs
