@@ -429,13 +429,15 @@ class Slider:
     def _probe_read(self) -> dict:
         return self.page.evaluate("() => ({inputs: window.__probe.inputs, pictures: window.__probe.pictures})")
 
-    def _one_move(self, act, what: str) -> float | None:
+    def _one_move(self, act, what: str, change_within: float = 3.0) -> float | None:
         """Do `act` (one input); if the value changed, wait for the new picture and return input-to-painted in
-        ms (from the last input event before the picture changed); None if the value did not change."""
+        ms (from the last input event before the picture changed); None if the value did not change within
+        `change_within` s (a drag step that stays on the same value; a key press that must move passes
+        CHANGE_S, so a busy machine's slow frame is waited for, not counted as "did not move")."""
         before_readout, before_src = self.readout(), self.src()
         self._probe()
         act()
-        deadline = time.monotonic() + 1.0  # the slider handles a pointer move at the next animation frame
+        deadline = time.monotonic() + change_within  # the slider handles a move at the next animation frame
         while self.readout() == before_readout:
             if time.monotonic() > deadline:
                 self.wait_settled(what)  # a picture the move did cause after all would otherwise leak into
@@ -461,7 +463,7 @@ class Slider:
         self.handle.focus()
         out = []
         for k in range(presses):
-            ms = self._one_move(lambda: self.handle.press(key), f"{self.name}, {key} #{k + 1}")
+            ms = self._one_move(lambda: self.handle.press(key), f"{self.name}, {key} #{k + 1}", CHANGE_S)
             if ms is not None:
                 out.append(ms)
         return out
