@@ -153,3 +153,25 @@ def check_timesteps(timesteps, num_train_timesteps: int, batch: int | None, name
             f"T={num_train_timesteps}), got values from {int(timesteps.min())} to {int(timesteps.max())}."
         )
     return timesteps.long()
+
+
+def check_device(device, name: str = "device") -> torch.device | None:
+    """``device`` as a torch.device this machine can use (None stays None); one sentence instead of torch's
+    AssertionError ("Torch not compiled with CUDA enabled") for a CUDA or MPS device that is not there."""
+    if device is None:
+        return None
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"{name} must be 'cpu', 'cuda' or 'mps' (or a torch.device), got {device!r}.") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"{name}={str(device)!r}: no CUDA GPU here (torch.cuda.is_available() is False); use "
+                           "'cpu', or cu.get_device() for the best device there is.")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise RuntimeError(f"{name}={str(device)!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s), "
+                           f"numbered from 0; use 'cuda' or 'cpu'.")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) is not None
+                                  and torch.backends.mps.is_available()):
+        raise RuntimeError(f"{name}={str(device)!r}: Apple's MPS is not usable here; use 'cpu', or cu.get_device() "
+                           "for the best device there is.")
+    return dev

@@ -36,6 +36,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ._validate import check_device
 from .models import build_model
 from .process import check_process, describe_process, process_differences
 
@@ -206,7 +207,11 @@ def save_checkpoint(model: nn.Module, path: str | Path, metadata: dict | None = 
     """Write the model's weights, config and training record to ``path`` (a .safetensors file); returns the path.
 
     The process comes from ``model.trained_on`` (set by ``train``); pass the training ``scheduler`` for a
-    model trained some other way. Refuses non-finite weights (a diverged run would sample blank pictures).
+    model trained some other way. Refuses non-finite weights (a diverged run would sample blank pictures), and a
+    ``scheduler`` that contradicts what the model knows of its training: the process in ``model.trained_on``, or
+    for a model without that record its ``prediction_type`` (a velocity model is a flow-matching one, a noise
+    model is not). Without a record, a noise model's ``scheduler`` is taken at its word (noise or blur-to-static:
+    nothing in the weights tells them apart), since it is the only statement of the process there is.
     """
     from safetensors.torch import save_file
 
@@ -216,6 +221,8 @@ def save_checkpoint(model: nn.Module, path: str | Path, metadata: dict | None = 
     check_config(config, "the model's config")
     record = training_record(model)
     process = describe_process(scheduler) if scheduler is not None else record["process"]
+    if scheduler is not None:
+        _check_scheduler_agrees(model, config, record["process"], process)
     if process is not None:
         check_process(process)
         if process["num_train_timesteps"] != config["num_train_timesteps"]:
@@ -237,6 +244,24 @@ def save_checkpoint(model: nn.Module, path: str | Path, metadata: dict | None = 
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(path), metadata=fields)
     return path
+
+
+def _check_scheduler_agrees(model: nn.Module, config: dict, trained: dict | None, given: dict) -> None:
+    """The ``scheduler`` passed to save_checkpoint against the model's own record: a contradiction would write a
+    checkpoint that the command line then samples with the wrong process (a blur model drawn as a noise model)."""
+    if trained is not None:
+        diffs = process_differences(trained, given)
+        if diffs:
+            raise ValueError(f"the scheduler contradicts what this model was trained on ({'; '.join(diffs)}): the "
+                             f"model records {trained}. Leave scheduler= out to save that record, or retrain the model "
+                             "with this scheduler.")
+        return
+    velocity = config.get("prediction_type", "epsilon") == "velocity"
+    if velocity != (given["kind"] == "flow_matching"):
+        what = "a velocity (flow matching, Lesson 6)" if velocity else "the noise eps (Lessons 2-5, 7)"
+        raise ValueError(f"this model predicts {what}, but the scheduler describes the {given['kind']!r} process: pass "
+                         "the scheduler it was trained with (" + ("a FlowMatchScheduler" if velocity else
+                                                                  "a NoiseScheduler or BlurToStatic") + ").")
 
 
 # ----------------------------------------------------------------------------- reading, checking, loading
@@ -390,6 +415,7 @@ def load_checkpoint(path_or_name: str | Path, *, expected_arch: str | None = Non
     """
     from safetensors.torch import load as load_bytes
 
+    check_device(device)  # before reading: 'cuda' on a machine without a GPU is one sentence
     path = _resolve(path_or_name)
     info, data = _read_header(path, header_only=False)
     config = info["config"]
@@ -420,5 +446,5 @@ def load_checkpoint(path_or_name: str | Path, *, expected_arch: str | None = Non
     model.load_state_dict(tensors)
     model.trained_on = {"process": info["process"], "sample_shape": info["sample_shape"] or config_sample_shape(config)}
     if device is not None:
-        model.to(device)
+        model.to(check_device(device))
     return model.eval()

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import re
+import string
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +102,12 @@ def tokenize(prompt: str | list[str], *, length: int = PROMPT_LENGTH) -> torch.T
     Case does not matter and punctuation is ignored ("A RED house!" reads as "a red house"). A list of prompts
     gives a (n, length) tensor. Unknown words, empty prompts and prompts longer than ``length`` words raise a
     ValueError that lists the vocabulary. For the null prompt (no request) use ``null_tokens``.
+
+    A prompt asks for one drawing: at most one colour and at most one object (a word may repeat), at least one of
+    the two, and "a" or "an" at most once. Anything else raises a ValueError rather than drawing something else
+    without a word: a symbol or a digit ("a 🔴 house" would read as "a house", drawn in any colour), an article
+    alone ("a": the model draws whatever its null-like request gives), two colours or two objects ("red blue
+    house", "a sun house": the mean of the words' vectors is neither).
     Returns a torch.long tensor of shape (length,), or (n, length) for a list.
     """
     if not is_int(length) or int(length) < 1:
@@ -113,6 +120,11 @@ def tokenize(prompt: str | list[str], *, length: int = PROMPT_LENGTH) -> torch.T
     if not isinstance(prompt, str):
         raise TypeError(f"prompt must be a string such as 'a red house' (or a list of them), "
                         f"got {type(prompt).__name__}.")
+    odd = [c for c in dict.fromkeys(prompt) if not (c.isascii() and (c.isalpha() or c.isspace() or c in _PUNCTUATION))]
+    if odd:  # an emoji, a digit, a letter outside a-z: dropping it would draw something the prompt did not ask for
+        listed = ", ".join(repr(c) for c in odd)
+        raise ValueError(f"The prompt {prompt!r} holds {listed}: a prompt holds words only (spaces and punctuation "
+                         f"are ignored). {_vocab_sentence()}")
     words = re.findall(r"[a-z]+", prompt.lower())  # lower case; anything but letters separates words
     if not words:
         raise ValueError(f"The prompt {prompt!r} has no words. {_vocab_sentence()} "
@@ -125,8 +137,31 @@ def tokenize(prompt: str | list[str], *, length: int = PROMPT_LENGTH) -> torch.T
     if len(words) > length:
         raise ValueError(f"The prompt {prompt!r} has {len(words)} words; at most {length} fit "
                          f"(like \"a red house\"). {_vocab_sentence()}")
+    _check_request(prompt, words)
     ids = [WORD_TO_ID[w] for w in words] + [PAD_ID] * (length - len(words))
     return torch.tensor(ids, dtype=torch.long)
+
+
+_PUNCTUATION = set(string.punctuation)
+
+
+def _check_request(prompt: str, words: list[str]) -> None:
+    """One drawing's request: at most one colour and one object (repeats allowed), at least one of them, at most one
+    article. Anything else would be drawn as something the prompt did not ask for."""
+    colours = list(dict.fromkeys(w for w in words if w in COLOURS))
+    objects = list(dict.fromkeys(w for w in words if w in OBJECTS))
+    articles = [w for w in words if w in ("a", "an")]
+    if len(colours) > 1 or len(objects) > 1:
+        both = " and ".join(repr(w) for w in (colours if len(colours) > 1 else objects))
+        kind = "colours" if len(colours) > 1 else "objects"
+        raise ValueError(f"The prompt {prompt!r} names two {kind}, {both}: a prompt asks for one drawing, at most one "
+                         f"colour and one object. {_vocab_sentence()}")
+    if not colours and not objects:
+        raise ValueError(f"The prompt {prompt!r} names no colour and no object: a prompt asks for a colour, an object "
+                         f"or both. {_vocab_sentence()}")
+    if len(articles) > 1:
+        raise ValueError(f"The prompt {prompt!r} has {len(articles)} articles: use 'a' or 'an' at most once, first. "
+                         f"{_vocab_sentence()}")
 
 
 def null_tokens(n: int | None = None, *, length: int = PROMPT_LENGTH) -> torch.Tensor:

@@ -46,7 +46,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._validate import as_float_tensor, check_real
+from ._validate import as_float_tensor, check_device, check_finite, check_real
 
 SOLVERS = ("euler", "heun")
 
@@ -81,6 +81,8 @@ def euler_step(x: torch.Tensor, v: torch.Tensor, t: float, t_next: float) -> tor
     x, v = as_float_tensor(x, "x"), as_float_tensor(v, "v")
     if x.shape != v.shape:
         raise ValueError(f"v must have the shape of x {tuple(x.shape)}, got {tuple(v.shape)}.")
+    check_finite(x, "x")
+    check_finite(v, "v")
     return x + (t_next - t) * v
 
 
@@ -104,7 +106,7 @@ def heun_step(velocity: Callable[[torch.Tensor, float], torch.Tensor], x: torch.
 
 
 def flow_matching_loss(model: nn.Module, x0: torch.Tensor, scheduler=None, generator: torch.Generator | None = None,
-                       reduce: bool = True):
+                       reduce: bool = True, *, labels: torch.Tensor | None = None, label_dropout: float = 0.0):
     """The flow-matching loss on a batch x0 (N, ...) (Lesson 6, eq. 6.3; Lipman et al. 2023, eq. 23).
 
     Draws, in this order and with ``generator`` (on the CPU, then moved to x0's device): t with
@@ -113,6 +115,10 @@ def flow_matching_loss(model: nn.Module, x0: torch.Tensor, scheduler=None, gener
     velocity eps - x_0. Returns the mean loss, or with ``reduce=False`` the loss of each example (N,) and t (N,).
     ``scheduler`` is unused (a FlowMatchScheduler or None): it is there so that this function has the signature of
     ``diffusion_loss`` and of ``train``'s ``loss_fn``.
+
+    ``labels``: a class-conditional model's labels (N,), or a text model's prompts (N, L) (Lessons 5 and 7), each
+    replaced by the null request with probability ``label_dropout`` (one ``torch.rand(N)`` draw after t and eps),
+    exactly as ``diffusion_loss`` does; without them a conditional model is told "no request".
     """
     x0 = as_float_tensor(x0, "x0")
     if x0.ndim < 2:
@@ -123,6 +129,12 @@ def flow_matching_loss(model: nn.Module, x0: torch.Tensor, scheduler=None, gener
     t_ = t.to(x0.dtype).reshape((-1,) + (1,) * (x0.ndim - 1))  # (N, 1, ...) to broadcast over the pixels
     x_t = (1 - t_) * x0 + t_ * eps  # eq. 6.1
     target = eps - x0  # eq. 6.2
+    if labels is not None:  # Lessons 5 and 7: the request, dropped to "no request" for a share label_dropout
+        from .models import training_condition
+
+        y = training_condition(model, labels, label_dropout, generator, x0.device)
+        per_example = ((model(x_t, t, y) - target) ** 2).flatten(1).mean(dim=1)  # (N,)
+        return per_example.mean() if reduce else (per_example, t)
     per_example = ((model(x_t, t) - target) ** 2).flatten(1).mean(dim=1)  # (N,)
     return per_example.mean() if reduce else (per_example, t)
 
@@ -161,6 +173,7 @@ class FlowMatchScheduler:
         with another shift diffusers starts its default grid from the shifted 1/T and shifts it again, which
         this scheduler does not copy.
         """
+        device = check_device(device)
         if sigmas is None:
             if isinstance(num_inference_steps, bool) or not isinstance(num_inference_steps, numbers.Integral) \
                     or num_inference_steps < 1:
@@ -172,6 +185,9 @@ class FlowMatchScheduler:
             if s.size < 1 or not np.all(np.isfinite(s)) or s.min() <= 0 or s.max() > 1 or np.any(np.diff(s) >= 0):
                 raise ValueError("sigmas must be decreasing times in (0, 1] (1: pure static); 0 is appended for you.")
             n = int(s.size)
+            if num_inference_steps is not None and num_inference_steps != n:  # one of the two would be dropped
+                raise ValueError(f"set_timesteps got num_inference_steps={num_inference_steps!r} and {n} sigmas: "
+                                 "the sigmas are the grid (one step each), so give one or the other, or both alike.")
         s = self.shift * s / (1 + (self.shift - 1) * s)  # diffusers' shift (1: unchanged)
         sig = torch.from_numpy(s.astype(np.float32))
         self.timesteps = (sig * self.num_train_timesteps).to(device)  # (n,) what diffusers feeds its network
@@ -190,6 +206,8 @@ class FlowMatchScheduler:
         x0, eps = as_float_tensor(sample, "sample"), as_float_tensor(noise, "noise")
         if x0.shape != eps.shape:
             raise ValueError(f"noise must have the shape of sample {tuple(x0.shape)}, got {tuple(eps.shape)}.")
+        check_finite(x0, "sample")
+        check_finite(eps, "noise")
         ts = torch.as_tensor(timestep, dtype=torch.float32).reshape(-1).to(x0.device)
         if ts.numel() not in (1, x0.shape[0]):
             raise ValueError(f"timestep must be one number or one per example ({x0.shape[0]},), got {ts.numel()}.")
@@ -225,6 +243,8 @@ class FlowMatchScheduler:
         x = as_float_tensor(sample, "sample")
         if v.shape != x.shape:
             raise ValueError(f"model_output must have the shape of sample {tuple(x.shape)}, got {tuple(v.shape)}.")
+        check_finite(x, "sample")
+        check_finite(v, "model_output")
         k = self.index_for_timestep(timestep)
         t, t_next = float(self.sigmas[k]), float(self.sigmas[k + 1])  # 1.
         prev = x + (t_next - t) * v  # 2. Euler (eq. 6.4)
@@ -233,6 +253,7 @@ class FlowMatchScheduler:
             if v2.shape != x.shape:
                 raise ValueError(f"next_model_output must have the shape of sample {tuple(x.shape)}, got "
                                  f"{tuple(v2.shape)}.")
+            check_finite(v2, "next_model_output")
             prev = x + (t_next - t) * (v + v2) / 2
         return FlowMatchOutput(prev_sample=prev, pred_original_sample=x - t * v)
 

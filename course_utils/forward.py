@@ -39,8 +39,20 @@ import numbers
 
 import torch
 
-from ._validate import as_float_tensor, check_image_batch, check_real, check_timesteps
+from ._validate import (
+    as_float_tensor,
+    check_finite,
+    check_image_batch,
+    check_real,
+    check_timestep_scalar,
+    check_timesteps,
+)
 from .scheduler import NoiseScheduler, SchedulerOutput, _randn_like
+
+# The reverse step divides by alpha_t per frequency (eq. 4.2). With d_min = 0 a wide blur keeps exp(-lambda tau) of
+# the finest frequency, which underflows to 0 even in float64 (max_blur_sigma=30 on 8x8: exp(-3500)), and the step
+# returns NaN everywhere. Below this floor 1 / alpha_t would carry an error of eps_hat past float32's range (3.4e38).
+MIN_FREQUENCY_ALPHA = 1e-30
 
 
 def dct_matrix(n: int, *, dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
@@ -224,7 +236,16 @@ class BlurToStatic:
         if key not in self._alphas:
             lam = heat_frequencies(height, width, dtype=torch.float64)  # (H, W)
             damp = _damping(lam, self.blur_sigmas().double(), self.d_min)  # (T, H, W): d_t(k)
-            self._alphas[key] = self.alphas_cumprod.double().sqrt()[:, None, None] * damp
+            alphas = self.alphas_cumprod.double().sqrt()[:, None, None] * damp
+            low = float(alphas.min())
+            if low < MIN_FREQUENCY_ALPHA:  # the clean guess divides by it: 0 gives inf, then 0 * inf = NaN
+                t = int((alphas.flatten(1).min(1).values < MIN_FREQUENCY_ALPHA).nonzero()[0, 0])
+                raise ValueError(
+                    f"BlurToStatic(max_blur_sigma={self.max_blur_sigma:g}, d_min={self.d_min:g}) keeps {low:.3g} "
+                    f"(alpha_t) of the finest frequency of {height}x{width} pictures from t = {t} on: "
+                    f"the reverse step divides by it (eq. 4.2), so it needs at least {MIN_FREQUENCY_ALPHA:g}; keep a "
+                    "floor d_min > 0 (the course uses 0.001) or use a smaller max_blur_sigma.")
+            self._alphas[key] = alphas
         return self._alphas[key]
 
     def _alpha_sigma(self, t: int, height: int, width: int, device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -262,6 +283,8 @@ class BlurToStatic:
         check_image_batch(x_t, "sample", check_range=False)
         if eps.shape != x_t.shape:
             raise ValueError(f"model_output must have the shape of sample {tuple(x_t.shape)}, got {tuple(eps.shape)}.")
+        check_finite(x_t, "sample")
+        check_finite(eps, "model_output")
         t = check_timesteps(timesteps, self.num_train_timesteps, x_t.shape[0]).cpu()
         _, _, h, w = x_t.shape
         alpha = self.frequency_alphas(h, w)[t].to(x_t.device)[:, None]  # (N or 1, 1, H, W)
@@ -292,7 +315,8 @@ class BlurToStatic:
 
     def previous_timestep(self, timestep: int) -> int:
         """The timestep the step from ``timestep`` lands on: the next entry of ``timesteps``, or -1 (x_0) at the end."""
-        hits = (self.timesteps == int(timestep)).nonzero()
+        timestep = check_timestep_scalar(timestep, self.num_train_timesteps)  # 998.7 refused, not truncated
+        hits = (self.timesteps == timestep).nonzero()
         if hits.numel() == 0:
             raise ValueError(f"timestep {int(timestep)} is not one of the process's timesteps "
                              f"({int(self.timesteps[0])} .. {int(self.timesteps[-1])}, {len(self.timesteps)} of them): "
@@ -331,10 +355,9 @@ class BlurToStatic:
             raise ValueError(f"model_output must have the shape of sample {tuple(x_t.shape)}, got {tuple(eps.shape)}.")
         if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 0 <= eta <= 1:
             raise ValueError(f"eta must be a number from 0 to 1 (1: ancestral, 0: deterministic), got {eta!r}.")
-        for name, v in (("model_output", eps), ("sample", x_t)):
-            if not bool(torch.isfinite(v).all()):
-                raise ValueError(f"{name} holds NaN or infinite values: the model or an earlier step diverged.")
-        t = int(check_timesteps(int(timestep), self.num_train_timesteps, None)[0])
+        check_finite(eps, "model_output")  # NaN or inf: the model or an earlier step diverged
+        check_finite(x_t, "sample")
+        t = check_timestep_scalar(timestep, self.num_train_timesteps)  # a whole number: 998.7 is refused
         s = self.previous_timestep(t)  # an error for a t that is not in timesteps
         _, _, h, w = x_t.shape
         # 1. alpha (per frequency) and sigma now and after the step (eq. 4.1); s = -1 is x_0: alpha = 1, sigma = 0
@@ -368,6 +391,7 @@ class BlurToStatic:
                 if z.shape != x_t.shape:
                     raise ValueError(f"variance_noise must have the shape of sample {tuple(x_t.shape)}, "
                                      f"got {tuple(z.shape)}.")
+                check_finite(z, "variance_noise")
             u_s = u_s + std * self._dct(z.to(x_t.device))
         # 8. back to pixels
         prev = self._dct(u_s, inverse=True).to(x_t.dtype)

@@ -128,7 +128,8 @@ def _check_continuous_t(t, n: int) -> None:
         raise ValueError(f"t must hold one time in [0, 1] per example, shape ({n},), got {shape}.")
     if not torch.is_floating_point(t):
         raise TypeError(f"this model predicts a velocity and takes t as float times in [0, 1] (flow matching, "
-                        f"Lesson 6), got dtype {t.dtype}: use t.float() / num_train_timesteps for integer timesteps.")
+                        f"Lesson 6), got dtype {t.dtype}. Integer timesteps are a noise model's: sample and train this "
+                        "one with a FlowMatchScheduler (calling it yourself: t.float() / num_train_timesteps).")
     if n and (not bool(torch.isfinite(t).all()) or float(t.min()) < 0 or float(t.max()) > 1):
         raise ValueError(f"t must lie in [0, 1] (flow matching's time), got {float(t.min()):g}..{float(t.max()):g}.")
 
@@ -149,6 +150,23 @@ def _prompt_embedding(model: nn.Module, y, n: int, device) -> torch.Tensor:
         y = model.null_condition(n, device)  # (n, L): no request
     check_prompt_ids(y, n, model.vocab_size, model.prompt_length)
     return model.prompt_emb(y.to(device))
+
+
+def training_condition(model: nn.Module, labels: torch.Tensor, label_dropout: float,
+                       generator: torch.Generator | None, device) -> torch.Tensor:
+    """What a conditional model is told during training (Lessons 5 and 7): ``labels`` (N,) or prompts (N, L), each
+    replaced by the null request with probability ``label_dropout`` (one ``torch.rand(N)`` draw with ``generator``),
+    on ``device``. The one place ``diffusion_loss`` and ``flow_matching_loss`` turn labels into the model's input."""
+    if getattr(model, "vocab_size", 0):  # Lesson 7: prompts, dropped to the null prompt
+        from .text import drop_prompts
+
+        return drop_prompts(labels, model.config["null_prompt"], label_dropout, generator).to(device)  # (N, L)
+    if not getattr(model, "num_classes", 0):
+        raise ValueError("labels need a class-conditional model (UNet or PointDenoiser with num_classes > 0); "
+                         "this one was built without labels.")
+    from .guidance import drop_labels
+
+    return drop_labels(labels, model.num_classes, label_dropout, generator).to(device)  # (N,)
 
 
 def _null_condition(model: nn.Module, n: int, device=None) -> torch.Tensor:

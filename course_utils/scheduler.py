@@ -25,6 +25,7 @@ import torch
 
 from ._validate import (
     as_float_tensor,
+    check_finite,
     check_image_batch,
     check_positive_int,
     check_real,
@@ -74,6 +75,7 @@ def check_variance_noise(variance_noise, sample: torch.Tensor) -> torch.Tensor:
     if z.shape != sample.shape:
         raise ValueError(f"variance_noise must have the shape of sample {tuple(sample.shape)} (one draw per value), "
                          f"got {tuple(z.shape)}. Draw it with torch.randn(sample.shape, generator=g).")
+    check_finite(z, "variance_noise")
     return z
 
 
@@ -113,11 +115,20 @@ class NoiseScheduler:
                 )
             self.betas = torch.linspace(beta_start, beta_end, num_train_timesteps, dtype=torch.float32)
         else:
+            if (beta_start, beta_end) != (1e-4, 0.02):  # silently unused otherwise: the cosine schedule has no ends
+                raise ValueError(f"beta_start and beta_end set the ends of the linear schedule; the {beta_schedule!r} "
+                                 f"schedule has none, got beta_start={beta_start}, beta_end={beta_end}: leave them "
+                                 "out, or use beta_schedule='linear'.")
             self.betas = cosine_betas(num_train_timesteps)
         self.num_train_timesteps = num_train_timesteps
         self.beta_start, self.beta_end, self.beta_schedule = beta_start, beta_end, beta_schedule
         self.alphas = 1.0 - self.betas  # alpha_t = 1 - beta_t
         self.alphas_cumprod = torch.cumprod(self.alphas, dim=0)  # alpha_bar_t = alpha_0 * ... * alpha_t
+        if float(self.alphas_cumprod[-1]) <= 0:  # float32 underflow: the clean guess would divide by zero
+            raise ValueError(f"this schedule leaves no signal at all: alpha_bar reaches 0 in float32 before t = "
+                             f"{num_train_timesteps - 1} (beta_start={beta_start}, beta_end={beta_end}, "
+                             f"T={num_train_timesteps}), so the clean-picture guess would divide by zero; use "
+                             "smaller betas (1e-4 to 0.02 is DDPM's) or fewer timesteps.")
         self.timesteps = torch.arange(num_train_timesteps - 1, -1, -1)  # reverse order, as in diffusers
         self.num_inference_steps: int | None = None
         self.timestep_spacing = "leading"  # how set_timesteps spreads the sampling steps
@@ -161,6 +172,9 @@ class NoiseScheduler:
             raise ValueError(
                 f"noise must have the same shape as original_samples {tuple(x0.shape)}, got {tuple(eps.shape)}."
             )
+        if x0.ndim != 4:  # pictures were checked with their range above
+            check_finite(x0, "original_samples")
+        check_finite(eps, "noise")
         t = check_timesteps(timesteps, self.num_train_timesteps, x0.shape[0])
         alphas_cumprod = self.alphas_cumprod.to(device=x0.device, dtype=x0.dtype)
         t = t.to(x0.device)
@@ -179,6 +193,8 @@ class NoiseScheduler:
         eps = as_float_tensor(model_output, "model_output")
         if eps.shape != x_t.shape:
             raise ValueError(f"model_output must have the shape of sample {tuple(x_t.shape)}, got {tuple(eps.shape)}.")
+        check_finite(x_t, "sample")
+        check_finite(eps, "model_output")
         t = check_timesteps(timesteps, self.num_train_timesteps, x_t.shape[0]).to(x_t.device)
         abar = self.alphas_cumprod.to(device=x_t.device, dtype=x_t.dtype)[t]
         abar = abar.reshape((-1,) + (1,) * (x_t.ndim - 1))  # (N, 1, ...) to broadcast per example
@@ -257,6 +273,8 @@ class NoiseScheduler:
         x_t = as_float_tensor(sample, "sample")
         if eps.shape != x_t.shape:
             raise ValueError(f"model_output must have the shape of sample {tuple(x_t.shape)}, got {tuple(eps.shape)}.")
+        check_finite(x_t, "sample")
+        check_finite(eps, "model_output")
         t = check_timestep_scalar(timestep, self.num_train_timesteps)
         if variance_noise is not None:
             variance_noise = check_variance_noise(variance_noise, x_t)

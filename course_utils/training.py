@@ -13,6 +13,7 @@ a smoother model than the last step's weights.
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import time
 from collections.abc import Callable
@@ -62,8 +63,10 @@ def diffusion_loss(model: nn.Module, x0: torch.Tensor, scheduler: NoiseScheduler
     each example the null label with probability ``label_dropout`` (one ``torch.rand(N)`` draw), so that the same
     network also learns the unconditional prediction that classifier-free guidance needs.
     """
+    check_prediction_pairing(model, scheduler)
     if isinstance(scheduler, FlowMatchScheduler):  # Lesson 6: the flow-matching loss (eq. 6.3), same draws' order
-        return flow_matching_loss(model, x0, scheduler, generator=generator, reduce=reduce)
+        return flow_matching_loss(model, x0, scheduler, generator=generator, reduce=reduce, labels=labels,
+                                  label_dropout=label_dropout)
     abar = schedule_alphas_cumprod(scheduler)
     n = x0.shape[0]
     t = torch.randint(0, abar.shape[0], (n,), generator=generator).to(x0.device)
@@ -73,23 +76,32 @@ def diffusion_loss(model: nn.Module, x0: torch.Tensor, scheduler: NoiseScheduler
     else:  # eq. 1.5, written as add_noise writes it (the same numbers)
         a = abar.to(device=x0.device, dtype=x0.dtype)[t].reshape((-1,) + (1,) * (x0.ndim - 1))  # (N, 1, ...)
         x_t = a**0.5 * x0 + (1 - a) ** 0.5 * eps
-    if labels is not None and getattr(model, "vocab_size", 0):  # Lesson 7: prompts, dropped to the null prompt
-        from .text import drop_prompts
+    if labels is not None:  # Lessons 5 and 7: the label or prompt, dropped to "no request" for a share label_dropout
+        from .models import training_condition
 
-        y = drop_prompts(labels, model.config["null_prompt"], label_dropout, generator).to(x0.device)  # (N, L)
-        per_example = ((model(x_t, t, y) - eps) ** 2).flatten(1).mean(dim=1)  # (N,)
-        return per_example.mean() if reduce else (per_example, t)
-    if labels is not None:  # Lesson 5: the request, dropped to "no request" for a share label_dropout
-        from .guidance import drop_labels
-
-        if not getattr(model, "num_classes", 0):
-            raise ValueError("labels need a class-conditional model (UNet or PointDenoiser with num_classes > 0); "
-                             "this one was built without labels.")
-        y = drop_labels(labels, model.num_classes, label_dropout, generator).to(x0.device)  # (N,)
+        y = training_condition(model, labels, label_dropout, generator, x0.device)  # (N,) labels or (N, L) prompts
         per_example = ((model(x_t, t, y) - eps) ** 2).flatten(1).mean(dim=1)  # (N,)
         return per_example.mean() if reduce else (per_example, t)
     per_example = ((model(x_t, t) - eps) ** 2).flatten(1).mean(dim=1)  # (N,)
     return per_example.mean() if reduce else (per_example, t)
+
+
+def check_prediction_pairing(model: nn.Module, scheduler) -> None:
+    """A velocity model (Lesson 6) trains only with a FlowMatchScheduler, a noise model only without one: one sentence
+    instead of the model's complaint about the dtype of t. A model without ``prediction_type`` is not checked."""
+    kind = getattr(model, "prediction_type", None)
+    if kind is None:
+        return
+    flow = isinstance(scheduler, FlowMatchScheduler)
+    if kind == "velocity" and not flow:
+        what = type(scheduler).__name__ if not isinstance(scheduler, torch.Tensor) else "an alphas_cumprod tensor"
+        raise ValueError(f"this model predicts a velocity (prediction_type='velocity', flow matching, Lesson 6), but "
+                         f"{what} trains a noise prediction: train it with cu.FlowMatchScheduler(), or build the "
+                         "model with prediction_type='epsilon' for a NoiseScheduler.")
+    if flow and kind != "velocity":
+        raise ValueError(f"a FlowMatchScheduler trains a velocity (Lesson 6), but this model predicts the noise "
+                         f"(prediction_type={kind!r}): build it with prediction_type='velocity', or train it with a "
+                         "NoiseScheduler.")
 
 
 @dataclass
@@ -146,7 +158,9 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
     Lesson 5: ``labels`` (N,) long, one class per example of ``data``, trains a class-conditional model
     (``num_classes`` > 0) with the share ``label_dropout`` of examples given the null label (per example, drawn
     with the run's generator; 0.2 measured against 0.1 in the README). A ``loss_fn`` then also gets the batch's
-    labels: ``loss_fn(model, x0, alphas_cumprod, generator, labels=y)``.
+    labels: ``loss_fn(model, x0, alphas_cumprod, generator, labels=y)``, and ``label_dropout=`` too if it takes that
+    argument (``diffusion_loss`` does: then the same numbers as ``loss_fn=None``). A conditional model trained
+    without ``labels`` is refused: only its null row would learn, and every label would then ask for nothing.
     """
     if steps < 1 or batch_size < 1:
         raise ValueError(f"steps and batch_size must be positive, got {steps} and {batch_size}.")
@@ -154,8 +168,18 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
         raise TypeError(f"loss_fn must be a function (model, x0, alphas_cumprod, generator) -> loss, got "
                         f"{type(loss_fn).__name__}. Pass the function itself, without ().")
     _check_data(data)
+    check_prediction_pairing(model, scheduler)
     if labels is not None:
         _check_train_labels(model, data, labels, label_dropout)
+    elif getattr(model, "num_classes", 0) or getattr(model, "vocab_size", 0):
+        what = "prompts (labels=drawings.tokens, Lesson 7)" if getattr(model, "vocab_size", 0) else \
+            "labels (labels=y, one class per example, Lesson 5)"
+        raise ValueError(f"this model is conditional but got no {what}: trained without them it learns only the null "
+                         "request, and asking for a label later does nothing. Pass them, or build the model "
+                         "unconditional.")
+    extra = {}  # Lesson 5: a loss_fn that takes label_dropout gets it (diffusion_loss: the default path's numbers)
+    if labels is not None and loss_fn is not None and _takes_keyword(loss_fn, "label_dropout"):
+        extra["label_dropout"] = label_dropout
     device = data.device
     model.to(device).train().requires_grad_(True)  # a model returned by train() (an EMA copy) can train again
     g = torch.Generator().manual_seed(seed)
@@ -186,7 +210,7 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
                                   labels=labels[idx.to(labels.device)].to(device), label_dropout=label_dropout)
         elif labels is not None:
             loss = _call_loss_fn(loss_fn, model, data[idx.to(device)], alphas_cumprod, g, first=step == 0,
-                                 labels=labels[idx.to(labels.device)].to(device))
+                                 labels=labels[idx.to(labels.device)].to(device), **extra)
         elif loss_fn is None:
             loss = diffusion_loss(model, data[idx.to(device)], scheduler, generator=g)
         else:
@@ -216,6 +240,16 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
     history.steps = steps
     model.eval()
     return record_training(ema.model if ema is not None else model, scheduler, data), history
+
+
+def _takes_keyword(fn: Callable, name: str) -> bool:
+    """Whether ``fn`` accepts the keyword argument ``name`` (False when its signature cannot be read)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    p = params.get(name)
+    return p is not None and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
 
 
 def _check_data(data) -> None:
