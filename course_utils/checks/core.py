@@ -12,6 +12,18 @@ every failure). ``COURSE_CHECKS=soft`` forces soft mode.
 ``_call`` runs the learner's function and turns its exceptions into one-line failures; ``_compare``
 passes a result that matches the reference and otherwise names the common mistake whose output it
 matches. The stand-in models record what the learner's code asks them.
+
+The contract every check tests, one rule for every lesson (so that a passing check means the later
+cells that use the learner's function work):
+
+- A tensor where the exercise says tensor (not a list, a number or a numpy array).
+- Float tensors out have the dtype of the float tensors in: float32 in the lessons' exercises (the
+  models are float32), float64 where the exercise hands float64 in (Lesson 4's DCT). ``_compare(...,
+  dtype=torch.float32)`` and ``_want_dtype`` say so in one sentence; a float64 result would otherwise
+  slip through a float64 comparison and fail later (a scheduler draws its noise in the dtype of eps).
+- Ids and labels are ``torch.long`` (they index embedding tables).
+- Every shape the lesson's later cells use: pictures (N, C, H, W), non-square ones where H and W could be
+  swapped, and points (N, 2); and the number of model calls where the lesson counts them.
 """
 
 from __future__ import annotations
@@ -129,6 +141,29 @@ def _call(exercise: str, fn: Callable, *args, hints: dict[type, str] | None = No
     return out
 
 
+def _want_tensor(exercise: str, got, what: str = "your function") -> torch.Tensor:
+    """Fail unless ``got`` is a torch.Tensor (None: the stub; a list or numpy array: the wrong type)."""
+    if got is None:
+        _fail(exercise, f"{what} returned None: replace the stub's None with your code (and keep the `return`).")
+    if not isinstance(got, torch.Tensor):
+        _fail(exercise, f"{what} returned {type(got).__name__!r}, expected a torch.Tensor: later cells call tensor "
+                        "methods on it (torch.tensor(...) turns a list into one).")
+    return got
+
+
+def _want_dtype(exercise: str, got, dtype: torch.dtype, why: str = "") -> None:
+    """Fail if the tensor ``got`` is not of ``dtype`` (see the module docstring: one dtype rule everywhere)."""
+    if isinstance(got, torch.Tensor) and got.dtype != dtype:
+        name = "torch.long (int64)" if dtype == torch.long else str(dtype).replace("torch.", "")
+        head = f"expected a tensor of dtype {name}, got {str(got.dtype).replace('torch.', '')}"
+        if why:
+            _fail(exercise, f"{head}: {why}")
+        if dtype.is_floating_point:
+            _fail(exercise, f"{head}: keep the inputs' dtype, {name} here (no .double(), .float() or constants of "
+                            f"another dtype), since later cells combine your result with other {name} tensors.")
+        _fail(exercise, f"{head}.")
+
+
 def _same_twice(exercise: str, first, second, what: str) -> None:
     """Fail if two calls with the same inputs gave different tensors: the function drew its own randomness."""
     if isinstance(first, torch.Tensor) and isinstance(second, torch.Tensor) and first.shape == second.shape \
@@ -145,14 +180,20 @@ def _compare(
     hint: str,
     *,
     atol: float = 1e-5,
+    dtype: torch.dtype | None = None,
 ) -> None:
-    """Pass if ``got`` matches ``expected``; otherwise name the mistake whose output ``got`` matches."""
+    """Pass if ``got`` matches ``expected``; otherwise name the mistake whose output ``got`` matches.
+
+    ``dtype``: the dtype the result must have (the inputs'), checked after the shape.
+    """
     if got is None:
         _fail(exercise, "your function returned None: replace the stub's None with your code (and keep the `return`).")
     if not isinstance(got, torch.Tensor):
         _fail(exercise, f"expected a torch.Tensor, got {type(got).__name__}.")
     if tuple(got.shape) != tuple(expected.shape):
         _fail(exercise, f"expected shape {tuple(expected.shape)}, got {tuple(got.shape)}. {hint}")
+    if dtype is not None:
+        _want_dtype(exercise, got, dtype)
     got = got.detach().to(device="cpu", dtype=torch.float64)
     if not bool(torch.isfinite(got).all()):
         _fail(exercise, "the result contains NaN or inf. Look for a division by zero, a sqrt of a negative number, "
@@ -202,7 +243,8 @@ class _StepRecorder(torch.nn.Module):
 
 
 
-def _compare_steps(exercise: str, cases: list[tuple], hint: str, *, atol: float = 1e-5) -> None:
+def _compare_steps(exercise: str, cases: list[tuple], hint: str, *, atol: float = 1e-5,
+                   dtype: torch.dtype | None = None) -> None:
     """``_compare`` over several inputs (``cases``: (got, expected, mistakes) each), naming a mistake that fits all.
 
     Two mistakes can give the same numbers on one input (at a timestep where beta_t and beta_tilde nearly
@@ -212,6 +254,10 @@ def _compare_steps(exercise: str, cases: list[tuple], hint: str, *, atol: float 
         return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(
             a.detach().to("cpu", torch.float64), b.to(torch.float64), atol=atol, rtol=1e-4)
 
+    if dtype is not None:
+        for got, expected, _ in cases:  # the type and shape first, then the dtype, then the values
+            if isinstance(got, torch.Tensor) and got.shape == expected.shape:
+                _want_dtype(exercise, got, dtype)
     failing = [case for case in cases if not close(case[0], case[1])]
     if not failing:
         return
@@ -219,4 +265,4 @@ def _compare_steps(exercise: str, cases: list[tuple], hint: str, *, atol: float 
     for message, wrong in mistakes.items():
         if close(got, wrong) and all(close(g, m[message]) for g, _, m in cases if message in m):
             _fail(exercise, message)
-    _compare(exercise, got, expected, mistakes, hint, atol=atol)
+    _compare(exercise, got, expected, mistakes, hint, atol=atol, dtype=dtype)

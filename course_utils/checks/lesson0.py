@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from .core import _call, _compare, _fail, _passed, exercise
+from .core import _call, _compare, _fail, _passed, _want_dtype, exercise
 
 
 @exercise("Exercise 0.1 (to_model_range)")
@@ -22,7 +22,8 @@ def check_to_model_range(fn: Callable, ex: str) -> None:
         "your values are in [-0.5, 0.5]: dividing by 255 and subtracting 0.5 halves the range.": p / 255 - 0.5,
         "divide by 127.5 (= 255 / 2), not by 128: white, 255, must land exactly on +1.": p / 128 - 1,
     }
-    _compare(ex, got, expected, mistakes, "Map 0 to -1, 255 to +1, and everything in between on a straight line.")
+    _compare(ex, got, expected, mistakes, "Map 0 to -1, 255 to +1, and everything in between on a straight line.",
+             dtype=torch.float32)
 
     # Pictures are usually stored as uint8 (whole numbers 0..255): integer arithmetic wraps around there.
     p8 = torch.tensor([[0, 51, 127], [128, 200, 255]], dtype=torch.uint8)
@@ -36,6 +37,8 @@ def check_to_model_range(fn: Callable, ex: str) -> None:
         kind = type(got8).__name__ if not isinstance(got8, torch.Tensor) else f"a {got8.dtype} tensor"
         _fail(ex, f"on uint8 pixels your function returned {kind}: the result must be floating point, in [-1, 1]. "
                   "Divide by 127.5 (true division gives floats), or convert first with pixels.float().")
+    _want_dtype(ex, got8, torch.float32, "pictures become float32 tensors, the dtype the models take (true "
+                                         "division of uint8 pixels gives float32).")
     expected8 = p8.float() / 127.5 - 1
     if tuple(got8.shape) != tuple(expected8.shape) or not torch.allclose(got8.double(), expected8.double(), atol=1e-5):
         _fail(ex, wraps)

@@ -39,7 +39,8 @@ def check_forward_step(fn: Callable, ex: str) -> None:
             "eq. 1.3 beta_t is its variance: sqrt(1 - beta_t) x_{t-1} + sqrt(beta_t) eps.":
             math.sqrt(1 - beta**2) * x_prev + beta * eps,
         }
-        _compare(ex, got, expected, mistakes, "Check eq. 1.3: x_t = sqrt(1 - beta_t) x_{t-1} + sqrt(beta_t) eps.")
+        _compare(ex, got, expected, mistakes, "Check eq. 1.3: x_t = sqrt(1 - beta_t) x_{t-1} + sqrt(beta_t) eps.",
+                 dtype=torch.float32)
     _passed(ex, "matches eq. 1.3 for beta_t = 0.02 and 0.3.")
 
 
@@ -68,7 +69,8 @@ def check_alphas_cumprod(fn: Callable, ex: str) -> None:
             alphas ** torch.arange(1, len(alphas) + 1),
         }
         _compare(ex, got, sched.alphas_cumprod, mistakes,
-                 "alpha_bar_t = (1 - beta_0)(1 - beta_1)...(1 - beta_t), one value per timestep, shape (T,).")
+                 "alpha_bar_t = (1 - beta_0)(1 - beta_1)...(1 - beta_t), one value per timestep, shape (T,).",
+                 dtype=torch.float32)
     _passed(ex, "agrees with NoiseScheduler.alphas_cumprod for linear and cosine schedules.")
 
 
@@ -122,7 +124,7 @@ def check_q_sample(fn: Callable, ex: str) -> None:
     }
     _compare(ex, got, expected, mistakes,
              "Check eq. 1.5: x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, with alpha_bar_t = "
-             "alphas_cumprod[t] shaped (N, 1, 1, 1).")
+             "alphas_cumprod[t] shaped (N, 1, 1, 1).", dtype=torch.float32)
     _passed(ex, "matches NoiseScheduler.add_noise (eq. 1.5) for 8 examples with 8 different timesteps.")
 
 
@@ -161,5 +163,5 @@ def check_heat_blur(fn: Callable, ex: str) -> None:
         }
         _compare(ex, got, expected, mistakes,
                  "Transform with C_H @ x @ C_W.T, multiply by exp(-lambda * sigma^2 / 2) (eq. 1.2), transform back.",
-                 atol=1e-4)
+                 atol=1e-4, dtype=torch.float32)
     _passed(ex, "matches course_utils.blur for sigma = 0.7 and 2 on a 16 x 12 image.")

@@ -50,7 +50,7 @@ def check_predict_x0(fn: Callable, ex: str) -> None:
         "multiplied x_0 by it.": x_t - (1 - a).sqrt() * eps_hat,
     }
     _compare(ex, got, expected, mistakes, "Solve eq. 1.5 for x_0: x_0 = (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t).",
-             atol=1e-4)
+             atol=1e-4, dtype=torch.float32)
     _passed(ex, "matches eq. 2.2 for 8 examples with 8 different timesteps.")
 
 
@@ -186,7 +186,7 @@ def check_timestep_embedding(fn: Callable, ex: str) -> None:
             _fail(ex, "the frequencies go up instead of down: w_i = 10000^(-i / (dim/2 - 1)) runs from 1 down to "
                       "1/10000.")
         _compare(ex, got, expected, mistakes, "emb = [sin(t w_0), ..., sin(t w_{d/2-1}), cos(t w_0), ...], "
-                 "w_i = 10000^(-i / (d/2 - 1)); shape (N, dim).", atol=1e-4)
+                 "w_i = 10000^(-i / (d/2 - 1)); shape (N, dim).", atol=1e-4, dtype=torch.float32)
     _passed(ex, "matches eq. 2.4 for dim = 32 and 8.")
 
 
@@ -228,5 +228,5 @@ def check_ideal_denoiser(fn: Callable, ex: str) -> None:
             "points, weights @ data.": avg(-d2 / (2 * (1 - a))) * a.sqrt(),
         }
         _compare(ex, got, expected, mistakes, "weights = softmax(-|x_t - sqrt(abar) x_i|^2 / (2 (1 - abar))) over "
-                 "the data points; return weights @ data.", atol=1e-4)
+                 "the data points; return weights @ data.", atol=1e-4, dtype=torch.float32)
     _passed(ex, "matches eq. 2.3 at t = 30, 300 and 700.")

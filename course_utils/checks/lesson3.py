@@ -72,7 +72,7 @@ def check_ddpm_step(fn: Callable, ex: str) -> None:
                      "t - 1)."] = (a.sqrt() * beta / (1 - a) * x0 + (1 - beta).sqrt() * x_t + beta.sqrt() * z)
         cases.append((got, expected, mistakes))
     _compare_steps(ex, cases, "x0_hat (eq. 2.2, clipped), the posterior mean (eq. 3.1), plus sqrt(beta_tilde) z "
-                   "if t > 0 (eq. 3.2, 3.3).", atol=1e-3)  # betas[t] vs the ratio: 5e-4 at t=0
+                   "if t > 0 (eq. 3.2, 3.3).", atol=1e-3, dtype=torch.float32)  # betas[t] vs the ratio: 5e-4 at t=0
     _passed(ex, "matches NoiseScheduler.step (and diffusers' DDPMScheduler) at t = 600, 40, 1 and 0.")
 
 
@@ -113,7 +113,7 @@ def check_sample_loop(fn: Callable, ex: str) -> None:
     }
     _compare(ex, got, expected, mistakes, "Start from torch.randn((n, 1, 8, 8), generator=generator), then for "
              "each t in scheduler.timesteps: eps = model(x, torch.full((n,), t)); x = scheduler.step(eps, t, x, "
-             "generator=generator).prev_sample.", atol=1e-5)
+             "generator=generator).prev_sample.", atol=1e-5, dtype=torch.float32)
     _passed(ex, "walks scheduler.timesteps from noisy to clean and matches course_utils.sampling.sample.")
 
 
@@ -218,5 +218,5 @@ def check_ddim_step(fn: Callable, ex: str) -> None:
         }
         _compare(ex, got, expected, mistakes, "x_prev = sqrt(abar_prev) x0_hat + sqrt(1 - abar_prev - sigma^2) "
                  "eps_hat + sigma z, sigma = eta sqrt((1 - abar_prev)/(1 - abar_t) (1 - abar_t/abar_prev)).",
-                 atol=1e-4)
+                 atol=1e-4, dtype=torch.float32)
     _passed(ex, "matches DDIMScheduler.step (and diffusers') for eta = 0, 0.5 and 1, including the last step.")

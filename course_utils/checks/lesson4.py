@@ -14,7 +14,7 @@ import torch
 
 from ..forward import BlurToStatic, dct_matrix, heat_frequencies
 from ..scheduler import NoiseScheduler
-from .core import _call, _compare, _compare_steps, _fail, _passed, _same_twice, exercise
+from .core import _call, _compare, _compare_steps, _fail, _passed, _same_twice, _want_dtype, exercise
 
 _SIZE = 8  # the checks use 8 x 8 pictures, like the lesson's digits
 
@@ -55,10 +55,12 @@ def _as_freq(ex: str, got, shape: tuple[int, ...], what: str, hint: str) -> torc
 @exercise("Exercise 4.1 (frequency_alpha)")
 def check_frequency_alpha(fn: Callable, ex: str) -> None:
     """Exercise 4.1: alpha_t(k) = sqrt(abar_t) d_t(k) per DCT frequency (Lesson 4, eq. 4.1)."""
-    lam = heat_frequencies(_SIZE, _SIZE, dtype=torch.float64)
-    for d_min in (0.001, 0.05):  # a large floor too, so that (1 - d_min) and d_min are told apart
-        proc = _process(5.0, d_min)
-        alphas = proc.frequency_alphas(_SIZE, _SIZE)  # (T, H, W) float64: the package's reference
+    # 8 x 8 like the lesson's digits, then 6 x 10: on a square grid lam is symmetric, so a transposed lam
+    # (or H and W swapped) would give the same numbers
+    for (height, width), d_min in (((_SIZE, _SIZE), 0.001), ((_SIZE, _SIZE), 0.05), ((6, 10), 0.05)):
+        lam = heat_frequencies(height, width, dtype=torch.float64)
+        proc = _process(5.0, d_min)  # d_min = 0.05 too, so that (1 - d_min) and d_min are told apart
+        alphas = proc.frequency_alphas(height, width)  # (T, H, W) float64: the package's reference
         abar_all, sig_all = proc.scheduler.alphas_cumprod, proc.blur_sigmas()
         for t in (300, 700, 999, 0):  # t = 0 last: there the blur is about 0 and mistakes look alike
             abar, sigma = abar_all[t], float(sig_all[t])
@@ -67,6 +69,11 @@ def check_frequency_alpha(fn: Callable, ex: str) -> None:
                 _fail(ex, "you returned one number: alpha_t is per frequency, an (H, W) tensor shaped like lam, "
                           "sqrt(alpha_bar_t) times the share d_t(k) the blur keeps of each frequency (eq. 4.1).")
             expected = alphas[t]
+            if isinstance(got, torch.Tensor) and tuple(got.shape) == (width, height) != (height, width):
+                _fail(ex, f"for a {height} x {width} lam your alpha has shape {tuple(got.shape)}, lam transposed: "
+                          "alpha_t(k) belongs to each frequency in its place, so use lam as given (shape (H, W)).")
+            _want_dtype(ex, got, lam.dtype, "lam is float64 (the DCT works in float64), and alpha_t(k) must keep "
+                                            "its dtype: no .float(), no float32 constants.")
             got = _as_freq(ex, got, tuple(expected.shape), "your alpha",
                            "alpha_t(k) has one value per frequency, the shape of lam.")
             a = abar.double().sqrt()
@@ -90,10 +97,13 @@ def check_frequency_alpha(fn: Callable, ex: str) -> None:
                 a * ((1 - d_min) * torch.exp(-lam * sigma**2) + d_min),
                 "the exponent's sign: heat spreading damps each frequency, exp(-lambda_k tau), so d_t(k) <= 1.":
                 a * ((1 - d_min) * torch.exp(lam * tau) + d_min),
+                "sqrt(1 - alpha_bar_t) is sigma_t, the static's size: the signal keeps sqrt(alpha_bar_t) (eq. 4.1).":
+                (1 - abar.double()).sqrt() * ((1 - d_min) * e + d_min),
             }
             _compare(ex, got, expected, mistakes, "alpha_t(k) = sqrt(alpha_bar_t) ((1 - d_min) exp(-lambda_k "
                      "sigma^2 / 2) + d_min) (eq. 4.1).", atol=1e-7)
-    _passed(ex, "matches BlurToStatic.frequency_alphas at t = 300, 700, 999 and 0, for d_min = 0.001 and 0.05.")
+    _passed(ex, "matches BlurToStatic.frequency_alphas at t = 300, 700, 999 and 0, for d_min = 0.001 and 0.05, on "
+                "8 x 8 and 6 x 10 grids.")
 
 
 def _posterior_reference(u_t, u0, a_t, a_s, s_t, s_s):
@@ -157,6 +167,9 @@ def check_posterior(fn: Callable, ex: str) -> None:
                               "Write var = sigma2_ts sigma_s^2 / sigma_t^2 (eq. 4.4) and the mean of eq. 4.3, "
                               "which never divide by sigma_s.")
                 _fail(ex, f"your {what} has NaN or inf: look for a division by zero or a sqrt of a negative number.")
+        if isinstance(var, torch.Tensor) and var.numel() > 1:
+            _want_dtype(ex, var, torch.float64, "var must keep the dtype of the inputs, float64 here (the DCT "
+                                                "works in float64): no .float().")
         var = _as_freq(ex, var, tuple(exp_var.shape), "var", "the posterior variance has one value per "
                        "frequency (H, W), like alpha_t: it does not depend on the pictures.")
         ddpm_var = s_s**2 / s_t**2 * (1 - abar_t / abar_s)  # DDPM's beta_tilde: one number
@@ -192,9 +205,24 @@ def check_posterior(fn: Callable, ex: str) -> None:
     _compare_steps(ex, [(v, e, {"var: " + k: w for k, w in m.items()}) for v, e, m in var_cases], "var: " + hint_v,
                    atol=1e-8)
     _compare_steps(ex, [(m_, e, {"mean: " + k: w for k, w in m.items()}) for m_, e, m in mean_cases],
-                   "mean: " + hint_m, atol=1e-8)
+                   "mean: " + hint_m, atol=1e-8, dtype=torch.float64)
     _passed(ex, "mean and variance match the posterior per frequency for jumps of 1 to 50 steps and the last step "
                 "(s = -1).")
+
+
+def _noise_on_every_step(ex: str, cases: list[tuple], quiet: list[tuple]) -> None:
+    """Name a step that leaves out its noise while the others are right (a condition like ``prev_t > 0``)."""
+    def close(a, b) -> bool:
+        return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(
+            a.detach().to("cpu", torch.float64), b, atol=1e-4, rtol=1e-4)
+
+    wrong = [i for i, (got, expected, _) in enumerate(cases) if not close(got, expected)]
+    noisy = [i for i, (_, s, _) in enumerate(quiet) if s >= 0]
+    if wrong and len(wrong) < len(noisy) and all(quiet[i][1] >= 0 and close(cases[i][0], quiet[i][2]) for i in wrong):
+        t, s, _ = quiet[wrong[0]]
+        _fail(ex, f"the step from t = {t} to s = {s} has no fresh noise, while your other steps are right: every step "
+                  "adds sqrt(var) dct2(z) except the very last, onto the clean picture (s = -1, where var = 0 anyway), "
+                  "so look at the condition that skips the noise (s = 0 is a real timestep).")
 
 
 @exercise("Exercise 4.3 (blur_step)")
@@ -207,7 +235,7 @@ def check_blur_step(fn: Callable, ex: str) -> None:
     x_t = torch.randn(4, 1, _SIZE, _SIZE, generator=g, dtype=torch.float64)
     eps_hat = torch.randn(4, 1, _SIZE, _SIZE, generator=g, dtype=torch.float64)
     z = torch.randn(4, 1, _SIZE, _SIZE, generator=g, dtype=torch.float64)  # fresh noise, in pixels
-    cases = []
+    cases, quiet = [], []  # quiet: (t, s, the step without its noise) per case
     for steps, t, s in _cases(proc):
         got = _call(ex, fn, x_t.clone(), eps_hat.clone(), t, s, alphas.clone(), abar32.clone(), z.clone(),
                     hints={IndexError: "past the last step (prev_t = -1) there is no freq_alphas[prev_t]: "
@@ -254,6 +282,9 @@ def check_blur_step(fn: Callable, ex: str) -> None:
                 "no fresh noise: the step draws from the posterior, mean + sqrt(var) dct2(z) (eq. 4.5).": _idct2(mean),
             }
         cases.append((got, expected, mistakes))
-    _compare_steps(ex, cases, "u_t, u_eps = dct2(x_t), dct2(eps_hat); u0_hat = (u_t - sigma_t u_eps) / alpha_t; "
-                   "mean, var = posterior(...); x_prev = idct2(mean + var.sqrt() * dct2(z)) (eq. 4.2-4.5).", atol=1e-4)
+        quiet.append((t, s, _idct2(mean)))
+    _noise_on_every_step(ex, cases, quiet)
+    _compare_steps(ex, cases, "into the DCT basis, the clean guess of eq. 4.2, your posterior (eq. 4.3-4.4), the "
+                   "fresh noise scaled per frequency in the DCT basis (eq. 4.5), back to pixels.", atol=1e-4,
+                   dtype=torch.float64)
     _passed(ex, "matches BlurToStatic.step for jumps of 1 to 50 steps and the last step onto the clean picture.")

@@ -13,15 +13,23 @@ from collections.abc import Callable
 import torch
 
 from ..flow import euler_step, flow_matching_loss, heun_step
-from .core import _call, _compare_steps, _fail, _passed, _Recorder, _same_twice, exercise
+from .core import _call, _compare_steps, _fail, _passed, _Recorder, _same_twice, _want_dtype, exercise
 
 _N = 64
 
 
 @exercise("Exercise 6.1 (flow_loss)")
 def check_flow_loss(fn: Callable, ex: str) -> None:
-    """Exercise 6.1: the flow-matching loss (Lesson 6, eq. 6.1-6.3)."""
-    x0 = torch.rand(_N, 1, 8, 8, generator=torch.Generator().manual_seed(61)) * 2 - 1
+    """Exercise 6.1: the flow-matching loss (Lesson 6, eq. 6.1-6.3), on pictures and on points."""
+    pictures = torch.rand(_N, 1, 8, 8, generator=torch.Generator().manual_seed(61)) * 2 - 1
+    points = torch.randn(_N, 2, generator=torch.Generator().manual_seed(63))  # the lesson trains on points first
+    for x0 in (pictures, points):
+        _flow_loss_case(ex, fn, x0)
+    _passed(ex, "t ~ U(0, 1) per example, x_t on the straight line, the target eps - x_0, the mean squared error; "
+                "on pictures (N, 1, 8, 8) and points (N, 2).")
+
+
+def _flow_loss_case(ex: str, fn: Callable, x0: torch.Tensor) -> None:
     model = _Recorder()
     got = _call(ex, fn, model, x0.clone(), torch.Generator().manual_seed(5))
     if not model.calls:
@@ -31,21 +39,35 @@ def check_flow_loss(fn: Callable, ex: str) -> None:
     if len(model.calls) > 1:
         _fail(ex, f"the model was called {len(model.calls)} times: call it once, on the whole batch.")
     x_t, t = model.calls[0]
+    if x_t.shape != x0.shape:
+        _fail(ex, f"for x0 of shape {tuple(x0.shape)} the model got x_t of shape {tuple(x_t.shape)}: reshape t to "
+                  f"(N, 1, ...) with one 1 per dimension of x0 after the first, so that it broadcasts against "
+                  f"pictures (N, C, H, W) and points (N, 2) alike (not a fixed view(-1, 1, 1, 1)).")
     if not isinstance(t, torch.Tensor) or t.shape != (_N,):
         shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
         _fail(ex, f"the model got t of shape {shape}: draw one time per example, shape (N,).")
+    g = torch.Generator().manual_seed(5)
+    t_ref = torch.rand(_N, generator=g)
+    eps = torch.randn(x0.shape, generator=g)
+    if torch.is_floating_point(t) and torch.allclose(t.double(), t_ref.double() * 1000, rtol=1e-5):
+        _fail(ex, "the model got t * 1000: the velocity model takes the flow time itself, t in [0, 1] (the same t "
+                  "as in x_t), not Lesson 2's integer-style timesteps.")
     if not torch.is_floating_point(t) or bool((t * 1000 == (t * 1000).round()).all()) or float(t.max()) > 1:
         _fail(ex, "t drawn as integers: flow matching's time is continuous, a float in [0, 1] for every example, "
                   "torch.rand(N, generator=generator) (not torch.randint, not integer timesteps divided by T).")
     if bool((t == t[0]).all()):
         _fail(ex, "one time for the whole batch: every example needs its own t, torch.rand(N).")
-    g = torch.Generator().manual_seed(5)
-    t_ref = torch.rand(_N, generator=g)
-    eps = torch.randn(x0.shape, generator=g)
+    _want_dtype(ex, t, torch.float32, "the model got t of that dtype: draw it with torch.rand(N, "
+                                      "generator=generator), float32 like the model, and hand it over as it is.")
     if not torch.equal(t, t_ref):
         _fail(ex, "the times differ from the expected draw: draw t first, with torch.rand(N, generator=generator), "
                   "then eps with torch.randn(x0.shape, generator=generator).")
-    s = t.view(-1, 1, 1, 1)
+    again = _Recorder()
+    _call(ex, fn, again, x0.clone(), torch.Generator().manual_seed(5))
+    if again.calls and again.calls[0][0].shape == x_t.shape and not torch.equal(again.calls[0][0], x_t):
+        _fail(ex, "two calls with the same generator gave the model different x_t: your eps ignores the generator "
+                  "(torch.randn_like takes none); draw it with torch.randn(x0.shape, generator=generator).")
+    s = t.view(-1, *([1] * (x0.ndim - 1)))
     variants = {
         None: (1 - s) * x0 + s * eps,
         "x_0 and eps are swapped in x_t: the path starts at the picture (t = 0) and ends in pure static (t = 1), "
@@ -71,6 +93,7 @@ def check_flow_loss(fn: Callable, ex: str) -> None:
         _fail(ex, f"expected the loss as a torch.Tensor (a single number), got {type(got).__name__}.")
     if got.numel() != 1:
         _fail(ex, f"the loss must be one number (the mean over the batch), got shape {tuple(got.shape)}.")
+    _want_dtype(ex, got, torch.float32)
     v = eps - x0
     wrong = {
         "the velocity's sign: v = d x_t / dt = eps - x_0 (eq. 6.2), from the picture towards the static; you used "
@@ -91,12 +114,15 @@ def check_flow_loss(fn: Callable, ex: str) -> None:
     if not got.requires_grad:
         _fail(ex, "the loss has no gradient: return the tensor itself, without .item() or .detach(), so training "
                   "can call loss.backward().")
-    _passed(ex, "t ~ U(0, 1) per example, x_t on the straight line, the target eps - x_0, the mean squared error.")
 
 
 def _cases() -> list[tuple[torch.Tensor, float, float]]:
+    """Pictures (float32), then points (N, 2) and a float64 (1,) state, as the lesson's later cells use."""
     g = torch.Generator().manual_seed(62)
-    return [(torch.randn(4, 1, 8, 8, generator=g), t, t_next) for t, t_next in ((1.0, 0.75), (0.6, 0.35), (0.25, 0.0))]
+    pictures = [(torch.randn(4, 1, 8, 8, generator=g), t, t_next) for t, t_next in ((1.0, 0.75), (0.6, 0.35),
+                                                                                     (0.25, 0.0))]
+    return pictures + [(torch.randn(5, 2, generator=g), 0.5, 0.25),
+                       (torch.randn(1, generator=g, dtype=torch.float64), 0.75, 0.5)]
 
 
 @exercise("Exercise 6.2 (euler_step)")
@@ -106,6 +132,8 @@ def check_euler_step(fn: Callable, ex: str) -> None:
     for i, (x, t, t_next) in enumerate(_cases()):
         v = torch.sin(3 * x) + 0.1 * (i + 1)  # a velocity field that is not proportional to x
         got = _call(ex, fn, x.clone(), v.clone(), t, t_next)
+        if isinstance(got, torch.Tensor) and got.shape == x.shape:
+            _want_dtype(ex, got, x.dtype)
         dt = t_next - t
         mistakes = {
             "dt's sign, the wrong direction of time: sampling runs from t = 1 (static) down to 0, so dt = t_next - t "
@@ -143,6 +171,12 @@ def check_heun_step(fn: Callable, ex: str) -> None:
         velocity = _Velocity()
         got = _call(ex, fn, velocity, x.clone(), t, t_next)
         calls = list(velocity.calls)
+        if isinstance(got, torch.Tensor) and got.shape == x.shape:
+            _want_dtype(ex, got, x.dtype)
+        if t_next != 0 and len(calls) > 2:
+            _fail(ex, f"your step called velocity {len(calls)} times: Heun needs two slopes, at (x, t) and at Euler's "
+                      "point (x_euler, t_next); keep the first one in a variable and use it twice (the lesson counts "
+                      "2n - 1 velocity calls for n steps).")
         again = _call(ex, fn, _Velocity(), x.clone(), t, t_next)
         _same_twice(ex, got, again, "the velocity function")
         f = _Velocity()

@@ -13,18 +13,19 @@ from collections.abc import Callable
 import torch
 
 from .. import crayons
-from .core import _call, _compare, _fail, _passed, exercise
+from .core import _call, _compare, _fail, _passed, _want_dtype, exercise
 
 
 def _ids(ex: str, got, length: int, prompt: str) -> list[int]:
     if got is None:
         _fail(ex, "your function returned None: replace the stub's None with your code (and keep the `return`).")
-    if isinstance(got, (list, tuple)):
-        got = torch.tensor(list(got))
     if not isinstance(got, torch.Tensor):
-        _fail(ex, f"expected a torch.Tensor of token ids, got {type(got).__name__}.")
+        _fail(ex, f"{prompt!r} gave {type(got).__name__!r}, expected a torch.Tensor of token ids: the model (and the "
+                  "next cell, which calls .tolist() on it) takes a tensor, torch.tensor(ids, dtype=torch.long).")
     if torch.is_floating_point(got) or got.dtype == torch.bool:
         _fail(ex, f"token ids are integers: return torch.tensor(ids, dtype=torch.long), got dtype {got.dtype}.")
+    _want_dtype(ex, got, torch.long, "token ids index the model's word table (nn.Embedding takes torch.long): "
+                                     "torch.tensor(ids, dtype=torch.long).")
     if got.ndim != 1 or got.shape[0] != length:
         n_words = len(prompt.split())
         if got.ndim == 1 and got.shape[0] == n_words < length:
@@ -177,4 +178,10 @@ def check_guided_eps_negative(fn: Callable, ex: str) -> None:
             mistakes = {m: v for m, v in mistakes.items() if not torch.allclose(v, e_n)}
         _compare(ex, got, e_n + w * (e_y - e_n), mistakes, "Expected eps_neg + w (eps_y - eps_neg), shaped like x.",
                  atol=1e-8)
+    model32, x32 = model.float(), x.float()  # the lesson's model is float32: the result must stay float32
+    with torch.no_grad():
+        got = _call(ex, fn, model32, x32.clone(), t.clone(), ids.clone(), neg.clone(), 3.0)
+        e_y, e_n = model32(x32, t, ids), model32(x32, t, neg)
+    _compare(ex, got, e_n + 3.0 * (e_y - e_n), {}, "Expected eps_neg + w (eps_y - eps_neg), shaped like x.",
+             atol=1e-4, dtype=torch.float32)
     _passed(ex, "eps_neg + w (eps_y - eps_neg): guided away from the negative prompt, toward the asked one.")

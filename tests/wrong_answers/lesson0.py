@@ -8,6 +8,7 @@ one-line message must contain). ``RIGHT_ANSWERS``: other correct ways to write i
 WRONG_ANSWERS = {
     "to_model_range": [
         ("x = pixels / 255", "in [0, 1]"),
+        ("x = pixels.double() / 127.5 - 1", "dtype float32"),
         ("x = pixels / 127.5", "in [0, 2]"),
         ("x = 1 - pixels / 127.5", "swapped"),
         ("x = pixels / 255 - 0.5", "[-0.5, 0.5]"),

@@ -41,6 +41,7 @@ WRONG_ANSWERS = {
         ('alpha_bar = (1 - betas) ** torch.arange(1, len(betas) + 1)', 'to the power t + 1'),
     ],
     "q_sample": [
+        ("a = alphas_cumprod[t].double().view(-1, 1, 1, 1)\nx_t = a.sqrt() * x0 + (1 - a).sqrt() * eps", "dtype float32"),
         (
             "a = alphas_cumprod[t].view(-1, 1, 1, 1)\n"
             "x_t = a.sqrt() * x0 + (1 - a) * eps",

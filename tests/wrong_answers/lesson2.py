@@ -7,6 +7,7 @@ one-line message must contain). ``RIGHT_ANSWERS``: other correct ways to write i
 
 WRONG_ANSWERS = {
     "predict_x0": [
+        ("a = alphas_cumprod[t].double().view(-1, 1, 1, 1)\nx0_hat = (x_t - (1 - a).sqrt() * eps_hat) / a.sqrt()", "dtype float32"),
         ("a = alphas_cumprod[t].view(-1, 1, 1, 1)\nx0_hat = (x_t - (1 - a) * eps_hat) / a.sqrt()", "missing its square root"),
         ("a = alphas_cumprod[t].view(-1, 1, 1, 1)\nx0_hat = (x_t - (1 - a).sqrt() * eps_hat) / a", "not by alpha_bar_t"),
         ("a = alphas_cumprod[t].view(-1, 1, 1, 1)\nx0_hat = (x_t - (1 - a).sqrt() * eps_hat) * a.sqrt()", "swapped"),

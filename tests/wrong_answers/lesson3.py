@@ -139,6 +139,7 @@ RIGHT_ANSWERS: dict[str, list[str]] = {
         'x = torch.randn((n, 1, 8, 8), generator=generator)\nfor t in scheduler.timesteps:\n    x = scheduler.step(model(x, t.repeat(n)), t, x, generator=generator).prev_sample',
     ],
     "ddim_step": [
+        'x0_hat = ((x_t.double() - (1 - alpha_bar_t).sqrt() * eps_hat) / alpha_bar_t.sqrt()).clamp(-1, 1)\nsigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar_t) * (1 - alpha_bar_t / alpha_bar_prev)).sqrt()\nx_prev = (alpha_bar_prev.sqrt() * x0_hat + (1 - alpha_bar_prev - sigma**2).sqrt() * eps_hat + sigma * z).to(x_t.dtype)',
         'x0_hat = ((x_t - (1 - alpha_bar_t).sqrt() * eps_hat) / alpha_bar_t.sqrt()).clamp(-1, 1)\nsigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar_t)).sqrt() * (1 - alpha_bar_t / alpha_bar_prev).sqrt()\nx_prev = alpha_bar_prev.sqrt() * x0_hat + (1 - alpha_bar_prev - sigma**2).sqrt() * eps_hat + sigma * z',
     ],
 }

@@ -22,6 +22,8 @@ WRONG_ANSWERS = {
         ("alpha = alpha_bar_t.sqrt() * ((1 - d_min) * torch.exp(-lam * blur_sigma**2) + d_min)", "sqrt(2) times too wide"),
         ("alpha = alpha_bar_t * ((1 - d_min) * torch.exp(-lam * blur_sigma**2 / 2) + d_min)", "needs its square root"),
         ("alpha = (1 - d_min) * torch.exp(-lam * blur_sigma**2 / 2) + d_min", "that is d_t(k) alone"),
+        ("alpha = alpha_bar_t.sqrt() * ((1 - d_min) * torch.exp(-lam.T * blur_sigma**2 / 2) + d_min)", "lam transposed"),
+        ("alpha = (alpha_bar_t.sqrt() * ((1 - d_min) * torch.exp(-lam * blur_sigma**2 / 2) + d_min)).float()", "dtype float64"),
     ],
     "posterior": [
         (_POST + _MEAN + "var = sigma_s**2 / sigma_t**2 * (1 - (1 - sigma_t**2) / (1 - sigma_s**2))", "DDPM's posterior variance"),
@@ -45,6 +47,7 @@ WRONG_ANSWERS = {
         (_IN + _U0 + _POSTERIOR + "x_prev = idct2(mean + var.sqrt() * z)", "z is given in pixels"),
         (_IN + _U0 + _POSTERIOR + "x_prev = idct2(mean + var * dct2(z))", "not the standard deviation"),
         (_IN + _U0 + _POSTERIOR + "x_prev = idct2(mean)", "no fresh noise"),
+        (_IN + _U0 + _POSTERIOR + "x_prev = idct2(mean + var.sqrt() * dct2(z)) if prev_t > 0 else idct2(mean)", "has no fresh noise, while your other steps are right"),
         (_IN + _U0 + _POSTERIOR + "x_prev = idct2(mean + var.sqrt() * dct2(torch.randn_like(x_t)))", "draws its own random numbers"),
         ("x_prev = None", "returned None"),
     ],
@@ -54,6 +57,7 @@ RIGHT_ANSWERS = {
     "frequency_alpha": [
         "alpha = torch.sqrt(alpha_bar_t) * (d_min + (1 - d_min) * torch.exp(-0.5 * lam * blur_sigma**2))",
         "import math\nalpha = math.sqrt(float(alpha_bar_t)) * ((1 - d_min) * (-lam * blur_sigma * blur_sigma / 2).exp() + d_min)",
+        "alpha = alpha_bar_t.double().sqrt() * torch.lerp(torch.exp(-lam * blur_sigma**2 / 2), torch.ones_like(lam), d_min)",
     ],
     "posterior": [
         "mean = (alpha_t / alpha_s * sigma_s**2 * u_t + alpha_s * (sigma_t**2 - (alpha_t / alpha_s) ** 2 * sigma_s**2) * u0_hat) / sigma_t**2\n"
@@ -62,6 +66,7 @@ RIGHT_ANSWERS = {
     ],
     "blur_step": [
         _IN + _U0 + _POSTERIOR + "x_prev = idct2(mean) + idct2(var.sqrt() * dct2(z))",
+        "u_t = torch.einsum('ij,...jk,lk->...il', C, x_t.double(), C)\nu0_hat = (u_t - sigma_t * dct2(eps_hat)) / alpha_t\n" + _POSTERIOR + "x_prev = torch.einsum('ji,...jk,kl->...il', C, mean + var.sqrt() * dct2(z), C)",
         "u0_hat = dct2(x_t - sigma_t * eps_hat) / alpha_t\n" + "mean, var = posterior(dct2(x_t), u0_hat, alpha_t, alpha_s, sigma_t, sigma_s)\n" + "x_prev = idct2(mean + torch.sqrt(var) * dct2(z))",
     ],
 }

@@ -19,6 +19,8 @@ WRONG_ANSWERS = {
         ("y = labels\ny[torch.rand(labels.shape[0], generator=generator) < p] = null_label", "changed one of its inputs in place"),
         ("y = labels.clone()", "not one of 1,000 labels was dropped"),
         ("drop = torch.rand(labels.shape[0], generator=generator) < p\ny = torch.where(drop, float(null_label), labels.float())", "must stay integers"),
+        ("drop = torch.rand(labels.shape[0], generator=generator) < p\ny = torch.where(drop, torch.full_like(labels, null_label), labels).int()", "torch.long (int64)"),
+        ("drop = torch.rand(labels.shape[0], generator=generator) < p\ny = torch.where(drop, torch.full_like(labels, null_label), labels).numpy()", "expected a torch.Tensor"),
         ("y = None", "returned None"),
     ],
     "guided_eps": [
@@ -30,6 +32,7 @@ WRONG_ANSWERS = {
         ("eps = w * eps_uncond + (eps_cond - eps_uncond)", "the scale sits on the wrong term: you scaled eps_null"),
         ("eps = eps_uncond + w * eps_cond", "left out the difference"),
         ("eps = (eps_uncond + eps_cond) / 2", "averaged the two predictions"),
+        ("eps = eps_uncond.double() + w * (eps_cond.double() - eps_uncond.double())", "dtype float32"),
         ("eps = None", "returned None"),
     ],
     "guided_sample_loop": [
@@ -40,6 +43,11 @@ WRONG_ANSWERS = {
         (_LOOP_START + _LOOP + "    eps = guided_eps(model(x, tt, null), model(x, tt, labels), w)\n    x = scheduler.step(eps, t, x).prev_sample\n", "draws its own random numbers"),
         ("n = labels.shape[0]\nx = torch.randn((n, *shape))\nnull = torch.full_like(labels, model.num_classes)\n" + _LOOP + "    eps = guided_eps(model(x, tt, null), model(x, tt, labels), w)\n" + _STEP, "draws its own random numbers"),
         ("n = labels.shape[0]\nx = torch.randn((n, *shape), generator=generator)\nnull = torch.full_like(labels, model.num_classes)\nscheduler.set_timesteps(20)\n" + _LOOP + "    eps = guided_eps(model(x, tt, null), model(x, tt, labels), w)\n" + _STEP, "set_timesteps"),
+        (_LOOP_START + _LOOP + "    eps = guided_eps(model(x, tt, labels), model(x, tt, null), w)\n" + _STEP, "predictions are swapped"),
+        (_LOOP_START + _LOOP.replace("scheduler.timesteps.tolist()", "reversed(scheduler.timesteps.tolist())") + "    eps = guided_eps(model(x, tt, null), model(x, tt, labels), w)\n" + _STEP, "timesteps backwards"),
+        (_LOOP_START + _LOOP + "    eps = guided_eps(model(x, tt, null), model(x, tt, labels), w)\n    x = scheduler.step(eps, t, x, generator=generator).pred_original_sample\n", "pred_original_sample"),
+        (_LOOP_START.replace("torch.randn", "torch.rand") + _LOOP + "    eps = guided_eps(model(x, tt, null), model(x, tt, labels), w)\n" + _STEP, "uniform noise"),
+        (_LOOP_START + _LOOP + "    eps = guided_eps(model(x, tt, null), model(x, tt, labels), w).double()\n" + _STEP, "samples are float64"),
         ("x = None", "returned None"),
     ],
 }
@@ -53,6 +61,7 @@ RIGHT_ANSWERS = {
         "eps = w * eps_cond + (1 - w) * eps_uncond",
         "eps = eps_cond + (w - 1) * (eps_cond - eps_uncond)",
         "eps = torch.lerp(eps_uncond, eps_cond, w)",
+        "eps = (eps_uncond.double() + w * (eps_cond.double() - eps_uncond.double())).float()",
     ],
     "guided_sample_loop": [
         # the package's batched form: both questions in one call on 2n examples

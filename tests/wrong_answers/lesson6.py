@@ -22,6 +22,9 @@ WRONG_ANSWERS = {
         (_DRAW + _XT + "loss = ((model(x_t, t) - (eps - x0)) ** 2).sum()", "not the sum"),
         (_DRAW + _XT + "loss = ((model(x_t, t) - (eps - x0)) ** 2).mean().item()", "expected the loss as a torch.Tensor"),
         (_DRAW + _XT + "loss = ((model(x0, t) - (eps - x0)) ** 2).mean()", "given the clean picture"),
+        ("t = torch.rand(x0.shape[0], generator=generator)\neps = torch.randn(x0.shape, generator=generator)\nt_ = t.view(-1, 1, 1, 1)\n" + _XT + "loss = ((model(x_t, t) - (eps - x0)) ** 2).mean()", "not a fixed view(-1, 1, 1, 1)"),
+        (_DRAW + _XT + "loss = ((model(x_t, t * 1000) - (eps - x0)) ** 2).mean()", "the model got t * 1000"),
+        ("t = torch.rand(x0.shape[0], generator=generator)\neps = torch.randn_like(x0)\nt_ = t.view(-1, *([1] * (x0.ndim - 1)))\n" + _XT + "loss = ((model(x_t, t) - (eps - x0)) ** 2).mean()", "ignores the generator"),
         ("loss = None", "returned None"),
     ],
     "euler_step": [
@@ -30,6 +33,7 @@ WRONG_ANSWERS = {
         ("x_next = x - t * v", "not by the time t itself"),
         ("x_next = x + v", "you left out dt"),
         ("x_next = (t_next - t) * v", "add it to x"),
+        ("x_next = x.double() + (t_next - t) * v.double()", "dtype float32"),
         ("x_next = None", "returned None"),
     ],
     "heun_step": [
@@ -41,17 +45,20 @@ WRONG_ANSWERS = {
         (_EULER + "if t_next == 0:\n    return x_euler\nx_next = x_euler + (t_next - t) * (v + velocity(x_euler, t_next)) / 2", "step from x, not from Euler's point"),
         (_EULER + "x_next = x_euler", "that is Euler's step"),
         ("v = velocity(x, t)\nx_euler = x + (t - t_next) * v\nif t_next == 0:\n    return x_euler\nx_next = x + (t - t_next) * (v + velocity(x_euler, t_next)) / 2", "dt's sign"),
+        (_EULER + "if t_next == 0:\n    return x_euler\nx_next = x + (t_next - t) * (velocity(x, t) + velocity(x_euler, t_next)) / 2", "called velocity 3 times"),
         ("x_next = None", "returned None"),
     ],
 }
 
 RIGHT_ANSWERS = {
     "flow_loss": [
-        "t = torch.rand(len(x0), generator=generator)\neps = torch.randn(x0.shape, generator=generator)\nx_t = x0 + t.reshape(-1, 1, 1, 1) * (eps - x0)\nloss = torch.nn.functional.mse_loss(model(x_t, t), eps - x0)",
+        "t = torch.rand(x0.shape[0], generator=generator)\neps = torch.randn(x0.shape, generator=generator)\nx_t = torch.lerp(x0, eps, t[(...,) + (None,) * (x0.ndim - 1)])\nloss = (model(x_t, t) - (eps - x0)).pow(2).mean()",
+        "t = torch.rand(len(x0), generator=generator)\neps = torch.randn(x0.shape, generator=generator)\nx_t = x0 + t.reshape(-1, *[1] * (x0.ndim - 1)) * (eps - x0)\nloss = torch.nn.functional.mse_loss(model(x_t, t), eps - x0)",
     ],
     "euler_step": [
         "dt = t_next - t\nx_next = x + dt * v",
         "x_next = torch.add(x, v, alpha=t_next - t)",
+        "x_next = (x.double() + (t_next - t) * v.double()).to(x.dtype)",
     ],
     "heun_step": [
         "dt = t_next - t\nv1 = velocity(x, t)\nif t_next == 0:\n    return x + dt * v1\nv2 = velocity(x + dt * v1, t_next)\nx_next = x + dt * 0.5 * (v1 + v2)",

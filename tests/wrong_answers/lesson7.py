@@ -25,6 +25,8 @@ WRONG_ANSWERS = {
         ("words = re.findall(r'[a-z]+', prompt.lower())\nunknown = [w for w in words if w not in vocab]\nif unknown:\n    raise ValueError(f'unknown {unknown}')\nwords = words[:length]\nids = torch.tensor([vocab[w] for w in words] + [0] * (length - len(words)))", "only 3 fit"),
         ("words = re.findall(r'[a-z]+', prompt.lower())\n" + _CHECKS + "ids = torch.tensor([vocab[w] for w in words] + [0] * (length - len(words)), dtype=torch.float32)", "token ids are integers"),
         ("words = sorted(re.findall(r'[a-z]+', prompt.lower()))\n" + _CHECKS + "ids = torch.tensor([vocab[w] for w in words] + [0] * (length - len(words)))", "order they are written"),
+        ("words = re.findall(r'[a-z]+', prompt.lower())\n" + _CHECKS + "ids = torch.tensor([vocab[w] for w in words] + [0] * (length - len(words)), dtype=torch.int32)", "torch.long (int64)"),
+        ("words = re.findall(r'[a-z]+', prompt.lower())\n" + _CHECKS + "ids = [vocab[w] for w in words] + [0] * (length - len(words))", "expected a torch.Tensor of token ids"),
         ("ids = None", "returned None"),
     ],
     "mean_word_vector": [
@@ -44,6 +46,7 @@ WRONG_ANSWERS = {
         ("eps_y, eps_neg = model(x, t, ids), model(x, t, negative_ids)\neps = eps_y - w * eps_neg", "subtracted the negative prompt's whole prediction"),
         ("eps_y, eps_neg = model(x, t, ids), model(x, t, negative_ids)\neps = eps_neg + (eps_y - eps_neg)", "the guidance scale w is missing"),
         ("eps_y, eps_neg = model(x, t, ids), model(x, t, negative_ids)\neps = eps_neg + (w - 1) * (eps_y - eps_neg)", "Ho & Salimans"),
+        ("eps_y, eps_neg = model(x, t, ids).double(), model(x, t, negative_ids).double()\neps = eps_neg + w * (eps_y - eps_neg)", "dtype float32"),
         ("eps = None", "returned None"),
     ],
 }
@@ -60,5 +63,6 @@ RIGHT_ANSWERS = {
     "guided_eps_negative": [
         "eps_y, eps_neg = model(x, t, ids), model(x, t, negative_ids)\neps = (1 - w) * eps_neg + w * eps_y",
         "from course_utils.sampling import _predict\neps = _predict(model, x, t, ids, w, negative_ids)",
+        "eps_y, eps_neg = model(x, t, ids).double(), model(x, t, negative_ids).double()\neps = torch.lerp(eps_neg, eps_y, w).to(x.dtype)",
     ],
 }
