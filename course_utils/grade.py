@@ -39,6 +39,7 @@ Exit code: 0 when every exercise passes and nothing else fails, 1 otherwise, 2 f
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -84,6 +85,7 @@ class Plan:
     exercises: list[Exercise]
     notes: list[str]  # one line each, shown before the results
     unshortened: list[str]  # setting lines left as the learner wrote them
+    solution: Path | None = None  # the lesson's solution notebook
 
 
 @dataclass
@@ -128,26 +130,50 @@ def _code(nb) -> list:
     return [c for c in nb.cells if c.cell_type == "code"]
 
 
+@functools.cache
+def _lesson_marks(solution: Path) -> tuple[list[str], list[str]]:
+    """(the lesson's text cells, its exercise functions), read from its solution notebook as plain JSON (fast)."""
+    from .exercises import EXERCISE_TAG, SOLUTION_ONLY_TAG
+
+    cells = json.loads(solution.read_text(encoding="utf-8"))["cells"]
+
+    def text(c) -> str:
+        return "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+
+    def tagged(c, tag) -> bool:
+        return tag in c.get("metadata", {}).get("tags", [])
+
+    texts = [_norm(text(c)) for c in cells if c["cell_type"] == "markdown" and text(c).strip()
+             and not tagged(c, SOLUTION_ONLY_TAG)]
+    functions = [m.group(1) for c in cells if c["cell_type"] == "code" and tagged(c, EXERCISE_TAG)
+                 for m in [re.search(r"^def (\w+)\(", text(c), re.M)] if m]
+    return texts, functions
+
+
+def _content_score(nb, solution: Path) -> float:
+    """How much of lesson ``solution`` the notebook ``nb`` holds, from 0 to 1: the share of the lesson's text cells
+    found word for word, or the share of its exercise functions defined, whichever is larger (a learner may have
+    deleted the text, or renamed nothing but changed every code cell)."""
+    texts, functions = _lesson_marks(solution)
+    mine = {_norm(c.source) for c in nb.cells}
+    code = "\n".join(c.source for c in _code(nb))
+    return max(sum(t in mine for t in texts) / max(len(texts), 1),
+               sum(_defines(code, f) for f in functions) / max(len(functions), 1))
+
+
 def find_lesson(path: Path, nb) -> Path:
-    """The solution notebook of the lesson that ``nb`` (read from ``path``) is a copy of."""
-    from .exercises import make_learner_notebook, solution_notebooks
+    """The solution notebook of the lesson that ``nb`` (read from ``path``) is a copy of: by its file name, unless
+    its content is clearly another lesson's (a lesson saved under another lesson's name is graded as the lesson it
+    is; ``prepare`` says so); a renamed copy ("02_denoiser (1).ipynb") by its content alone."""
+    from .exercises import solution_notebooks
 
     solutions = solution_notebooks()
-    for s in solutions:
-        if s.name == path.name:
-            return s
-    # renamed copies ("02_denoiser (1).ipynb"): the lesson whose text cells are most often found verbatim
-    mine = {_norm(c.source) for c in nb.cells}
-    best, best_share = None, 0.0
-    for s in solutions:
-        import nbformat
-
-        ref = make_learner_notebook(nbformat.read(s, as_version=4))
-        texts = [_norm(c.source) for c in ref.cells if c.cell_type == "markdown" and c.source.strip()]
-        share = sum(t in mine for t in texts) / max(len(texts), 1)
-        if share > best_share:
-            best, best_share = s, share
-    if best is None or best_share < 0.5:
+    scores = {s: _content_score(nb, s) for s in solutions}
+    best = max(solutions, key=lambda s: scores[s])
+    named = next((s for s in solutions if s.name == path.name), None)
+    if named is not None and (scores[named] >= scores[best] or scores[best] < 0.5):
+        return named
+    if scores[best] < 0.5:
         names = ", ".join(s.name for s in solutions)
         raise BadInput(f"{path}: not one of the course's lessons ({names}); grade a lesson's notebook")
     return best
@@ -240,7 +266,7 @@ def plan(nb, solution: Path, shorten: bool = True) -> Plan:
             lines = ", ".join(f"`{s}`" for s in unshortened)
             notes.append(f"your notebook changed the setting {lines}, so it runs as you wrote it, "
                          "not shortened: this can take several minutes")
-    return Plan(solution.name, nb, [ex for ex, _, _ in exercises], notes, unshortened)
+    return Plan(solution.name, nb, [ex for ex, _, _ in exercises], notes, unshortened, solution)
 
 
 # ----------------------------------------------------------------------------- running it (nbval)
@@ -355,16 +381,14 @@ def run_copy(plan: Plan, folder: Path, name: str, cell_timeout: float, on_cell=N
                        "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={cell_timeout:g}", str(target)]
                 env = {**os.environ, "COURSE_CHECKS": "strict", "MPLBACKEND": "Agg", EVENTS_ENV: str(events)}
                 with open(log, "wb") as out:
-                    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=target.parent, env=env)
+                    # a session of its own: Ctrl-C reaches the grader only, which then stops pytest and its kernel
+                    # at once, whatever they are doing (starting, running a cell, between cells)
+                    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=target.parent, env=env,
+                                            start_new_session=os.name != "nt")
                     try:
                         results = _follow(proc, events, _code(plan.nb), on_cell, progress, cell_timeout)
                     finally:
-                        if proc.poll() is None:  # Ctrl-C: pytest got it too and stops its kernel; give it a moment
-                            try:
-                                proc.wait(15)
-                            except subprocess.TimeoutExpired:
-                                proc.kill()
-                                proc.wait()
+                        _kill_tree(proc)  # Ctrl-C or a dead kernel; after a normal end, nothing is left to stop
             finally:
                 keep.restore()
         finally:
@@ -410,8 +434,7 @@ def _follow(proc: subprocess.Popen, events: Path, code: list, on_cell, progress,
                 # nbval stops a kernel it could not interrupt at the time limit: that is a timeout
                 timed_out = time.monotonic() - since >= cell_timeout
                 results[i] = CellResult("timeout", "timeout") if timed_out else CellResult("the kernel died", "dead")
-                proc.terminate()  # nbval would wait for the cell time limit
-                proc.wait()
+                _kill_tree(proc)  # nbval would wait for the cell time limit
                 return results
         if finished:
             return results
@@ -431,6 +454,413 @@ def _cell_result(ev: dict) -> CellResult:
     return CellResult(_reason(text), "failed")
 
 
+# ----------------------------------------------------------------------------- the fresh-process check
+
+
+MAGIC = re.compile(r"^(\s*)([%!].*)$", re.M)  # IPython magics and shell lines (%matplotlib inline, !pip ...)
+TRUSTED_PREFIXES = ("torch", "numpy", "course_utils")  # modules whose attributes learner code must not replace
+TRUSTED_MODULES = ("math", "re", "os", "builtins")
+VERDICT = "course-grade-verdict"
+
+
+def _without_magics(source: str) -> str:
+    return MAGIC.sub(lambda m: f"{m.group(1)}pass  # {m.group(2)} (an IPython line, left out by the grader)", source)
+
+
+def _parse(source: str):
+    import ast
+
+    try:
+        return ast.parse(_without_magics(source))
+    except SyntaxError:
+        return None
+
+
+def _bound_and_used(tree) -> tuple[set[str], set[str]]:
+    """(names bound anywhere in ``tree``, names read anywhere in it): a rough free-name analysis (a name read in
+    one function and bound in another counts as bound; good enough to find the helpers a cell needs)."""
+    import ast
+
+    bound, used = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (used if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    return bound, used
+
+
+def _binders(cells: list[str]) -> list[tuple[tuple[int, int], object, set[str]]]:
+    """Top-level statements of ``cells`` that define something a cell elsewhere may use: (position, statement,
+    names it binds). Definitions, imports and assignments only: no loops, no bare calls (plots, training)."""
+    import ast
+
+    out = []
+    for i, source in enumerate(cells):
+        tree = _parse(source)
+        for j, stmt in enumerate(tree.body if tree else []):
+            if isinstance(stmt, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom, ast.Assign,
+                                 ast.AnnAssign)):
+                out.append(((i, j), stmt, _bound_and_used(ast.Module([stmt], []))[0] if not isinstance(
+                    stmt, (ast.FunctionDef, ast.ClassDef)) else {stmt.name}))
+    return out
+
+
+def _helpers(needed: set[str], cells: list[str], known: set[str]) -> tuple[str, set[str]]:
+    """The source of the statements of ``cells`` that define the ``needed`` names, and what they need in turn;
+    (that source, the names still not found)."""
+    import ast
+    import builtins
+
+    binders = _binders(cells)
+    chosen: dict[tuple[int, int], object] = {}
+    todo, seen = sorted(needed), set(known)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        hits = [(pos, stmt) for pos, stmt, names in binders if name in names]
+        if not hits:
+            continue
+        pos, stmt = hits[-1]  # the last definition, as in a notebook run top to bottom
+        if pos not in chosen:
+            chosen[pos] = stmt
+            bound, used = _bound_and_used(ast.Module([stmt], []))
+            todo += sorted(used - bound - seen - set(dir(builtins)))
+    source = "\n".join(ast.unparse(chosen[pos]) for pos in sorted(chosen))
+    return source, {n for n in needed if n not in seen or not any(n in names for _, _, names in binders)}
+
+
+@dataclass
+class FreshJob:
+    """What the fresh process runs for one exercise (sent to it as JSON on stdin)."""
+
+    label: str
+    function: str
+    check: str  # "check_guided_eps": the attribute of course_utils.checks
+    setup: str  # the course's first cell and the course's helpers the exercise cells use
+    learner: list[str]  # the learner's exercise cells (earlier exercises of the lesson first), then their helpers
+
+
+def fresh_job(p: Plan, k: int) -> FreshJob:
+    """The fresh-process job of exercise ``k`` of plan ``p`` (see the module docstring, point 5)."""
+    import ast
+    import builtins
+
+    import nbformat
+
+    from .exercises import exercise_cells, make_learner_notebook
+
+    ex = p.exercises[k]
+    ref = make_learner_notebook(nbformat.read(p.solution, as_version=4))
+    ref_code = [c.source for c in _code(ref)]
+    ref_ex = exercise_cells(ref)
+    mine = _code(p.nb)
+    learner = [_without_magics(mine[e.exercise_cell].source) for e in p.exercises[:k + 1]
+               if e.exercise_cell is not None]
+    setup = _without_magics(ref_code[0])
+    bound, used = set(), set()
+    for source in learner:
+        tree = _parse(source)
+        if tree is not None:
+            b, u = _bound_and_used(tree)
+            bound |= b
+            used |= u
+    setup_bound = _bound_and_used(_parse(setup) or ast.Module([], []))[0]
+    needed = used - bound - setup_bound - set(dir(builtins))
+    # the course's helpers first (the cells between the setup and this exercise, exercise and check cells left out)
+    where = ref_ex[k]["exercise_cell"] if k < len(ref_ex) and ref_ex[k]["exercise_cell"] is not None else len(ref_code)
+    skip = {e["exercise_cell"] for e in ref_ex} | {e["check_cell"] for e in ref_ex}
+    course_cells = [ref_code[i] for i in range(1, where) if i not in skip]
+    course, missing = _helpers(needed, course_cells, setup_bound | bound)
+    # then the learner's own helpers, from their other cells above the exercise (their code: checked for tampering)
+    own_skip = {e.exercise_cell for e in p.exercises} | {e.check_cell for e in p.exercises}
+    upto = ex.exercise_cell if ex.exercise_cell is not None else len(mine)
+    own_cells = [_without_magics(mine[i].source) for i in range(1, upto) if i not in own_skip]
+    own, _ = _helpers(missing, own_cells, setup_bound | bound | (needed - missing))
+    return FreshJob(ex.label, ex.function, "check_" + _check_name(ex), setup + "\n" + course,
+                    ([own] if own.strip() else []) + learner)
+
+
+def _check_name(ex: Exercise) -> str:
+    m = re.search(r"check_(\w+)\(", ex.check_source)
+    return m.group(1) if m else ex.function
+
+
+def fresh_verdict(job: FreshJob, folder: Path, timeout: float) -> str | None:
+    """Run ``job`` in a fresh Python process (in ``folder``, as the notebook would); None when the exercise passes,
+    else one line saying why not. The verdict is read from a line that starts with a random nonce the process got
+    on stdin, so a print in the learner's code cannot fake it."""
+    import secrets
+    from dataclasses import asdict
+
+    nonce = secrets.token_hex(16)
+    root = Path(__file__).resolve().parent.parent
+    boot = (f"import sys; sys.path.insert(0, {str(root)!r}); "
+            "from course_utils.grade import _fresh_worker; _fresh_worker()")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COURSE_"))}
+    env.update(COURSE_CHECKS="strict", MPLBACKEND="Agg", PYTHONHASHSEED="0")
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen([sys.executable, "-I", "-c", boot], stdin=subprocess.PIPE, stdout=out,
+                                stderr=subprocess.STDOUT, cwd=folder, env=env, start_new_session=os.name != "nt")
+        try:
+            proc.stdin.write(json.dumps({"nonce": nonce, **asdict(job)}).encode())
+            proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _kill_tree(proc)
+            return f"its check (calling your `{job.function}` in a fresh process) ran longer than {timeout:g} s and " \
+                   "was stopped: is there an endless loop?"
+        finally:
+            _kill_tree(proc)  # Ctrl-C, or anything the learner's code left running
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+    for line in reversed(text.splitlines()):
+        if line.startswith(nonce + " "):
+            verdict = line[len(nonce) + 1:]
+            return None if verdict == "passed" else verdict
+    tail = [ln for ln in ANSI.sub("", text).splitlines() if ln.strip()]
+    return (f"the grader's fresh check of `{job.function}` gave no verdict: your code stopped it "
+            f"(exit code {proc.returncode}{'; last line: ' + tail[-1][:120] if tail else ''})")
+
+
+def _kill_tree(proc: subprocess.Popen) -> None:
+    """Stop ``proc`` and every process it started (nbval's kernel runs in a session of its own) at once, and wait
+    for it. The kernel's connection file is removed too (a killed kernel leaves it behind)."""
+    if proc.poll() is not None:
+        return
+    if os.name == "nt":
+        subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True)
+        proc.wait()
+        return
+    try:
+        os.kill(proc.pid, signal.SIGSTOP)  # it starts nothing more while its children are listed
+    except ProcessLookupError:
+        pass
+    table = subprocess.run(["ps", "-A", "-o", "pid=", "-o", "ppid=", "-o", "args="], capture_output=True,
+                           text=True).stdout.splitlines()
+    children: dict[int, list[tuple[int, str]]] = {}
+    for row in table:
+        parts = row.split(None, 2)
+        if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
+            children.setdefault(int(parts[1]), []).append((int(parts[0]), parts[2] if len(parts) > 2 else ""))
+    found, stack = [(proc.pid, "")], [proc.pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child[0])
+    own = os.getpgrp()
+    for pid, args in found:
+        try:
+            group = os.getpgid(pid)
+            if group != own:
+                os.killpg(group, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        m = re.search(r"-f\s+(\S*kernel-[\w-]+\.json)", args)
+        if m:
+            Path(m.group(1)).unlink(missing_ok=True)
+    proc.wait()
+
+
+def _snapshot(modules: dict, classes: list) -> dict:
+    """What learner code must leave as it is: every attribute of the trusted modules (and of each function there,
+    its code, defaults and closure), the trusted classes' own attributes, and os.environ."""
+    import types
+
+    snap = {}
+    for name, mod in modules.items():
+        d = getattr(mod, "__dict__", None)
+        if not isinstance(d, dict):
+            continue
+        for attr, value in list(d.items()):
+            snap[(name, attr)] = value
+            if isinstance(value, types.FunctionType) and str(value.__module__).startswith(TRUSTED_PREFIXES):
+                cells = tuple(c.cell_contents for c in (value.__closure__ or ()) if _has_contents(c))
+                snap[(name, attr, "__code__")] = (value.__code__, value.__defaults__, value.__kwdefaults__, *cells)
+            if isinstance(value, type) and str(value.__dict__.get("__module__", "")).startswith("course_utils"):
+                for a, v in list(vars(value).items()):
+                    snap[(name, attr, a)] = v
+    for cls in classes:
+        for attr, value in list(vars(cls).items()):
+            snap[(cls.__qualname__, attr)] = value
+    snap[("os", "environ", "items")] = dict(os.environ)
+    return snap
+
+
+def _has_contents(cell) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018
+        return True
+    except ValueError:
+        return False
+
+
+def _library_state(key: tuple, old, new) -> bool:
+    """Whether a replaced attribute is the libraries' own private state (torch swaps the set behind its
+    ``safe_globals`` context while a checkpoint loads): private data, not a function, in torch or numpy."""
+    import types
+
+    def data(v) -> bool:
+        return not (callable(v) or isinstance(v, types.ModuleType))
+
+    return (len(key) == 2 and str(key[0]).split(".")[0] in ("torch", "numpy") and str(key[1]).startswith("_")
+            and data(old) and data(new))
+
+
+def _changed(before: dict, modules: dict, classes: list) -> str | None:
+    """The first trusted attribute that learner code replaced or deleted, in words; None if none."""
+    after = _snapshot(modules, classes)
+    for key, value in before.items():
+        now = after.get(key, _changed)
+        if key == ("os", "environ", "items"):
+            if now != value:
+                diff = sorted(k for k in set(now) | set(value) if now.get(k) != value.get(k))
+                return f"changes os.environ[{diff[0]!r}]"
+            continue
+        if now is value or (now is not _changed and _library_state(key, value, now)):
+            continue
+        if isinstance(value, tuple) and isinstance(now, tuple) and len(value) == len(now) and all(
+                a is b for a, b in zip(value, now, strict=True)):
+            continue
+        where = f"{key[0]}.{key[1]}"
+        if now is _changed:
+            return f"deletes {where}"
+        if len(key) == 3 and key[2] == "__code__":
+            return f"rewrites the function {where} (its code, defaults or closure)"
+        return f"replaces {where}" + (f".{key[2]}" if len(key) == 3 else "")
+    return None
+
+
+def _calls_the_course(fn_name: str, tree, ns: dict, refs: list) -> str | None:
+    """Whether the learner's exercise cell ``tree`` hands the work to the course's own ``fn_name`` (the function the
+    check compares with): the name bound to it (``course_drop_labels``, an import ``from course_utils... import
+    fn_name``), or an attribute ``cu.fn_name`` / ``course_utils.module.fn_name``. Simple on purpose: it reads the
+    cell, it does not follow calls into other functions."""
+    import ast
+    import types
+
+    def is_ref(value) -> bool:
+        return any(value is r for r in refs)
+
+    if is_ref(ns.get(fn_name)):
+        return f"your cell sets `{fn_name}` to the course's own function"
+    course_modules = {n for n, v in ns.items() if isinstance(v, types.ModuleType) and v.__name__.startswith(
+        "course_utils")}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("course_utils") and any(
+                a.name == fn_name for a in node.names):
+            return f"your cell imports the course's own `{fn_name}` from {node.module}"
+        if isinstance(node, ast.Import):
+            course_modules |= {(a.asname or a.name).split(".")[0] for a in node.names
+                               if a.name.startswith("course_utils")}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id != fn_name and is_ref(
+                ns.get(node.id)):
+            return f"your `{fn_name}` calls the course's own function (`{node.id}`)"
+        if isinstance(node, ast.Attribute) and node.attr == fn_name:
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in course_modules:
+                return f"your `{fn_name}` calls the course's own `{ast.unparse(node)}`"
+    return None
+
+
+def _fresh_worker() -> None:
+    """The fresh process (``python -I``): check one exercise where the notebook cannot reach, print the verdict."""
+    import builtins
+    import math  # noqa: F401  (trusted: in the snapshot)
+
+    job = json.loads(sys.stdin.read())
+    nonce, write = job.pop("nonce"), os.write
+    function = job["function"]
+
+    def report(verdict: str | None) -> None:
+        write(1, f"\n{nonce} {'passed' if verdict is None else ' '.join(verdict.split())}\n".encode())
+        os._exit(0)
+
+    import numpy  # noqa: F401
+    import torch
+
+    from course_utils import checks
+    from course_utils.checks import core
+
+    for m in [n for n in sys.modules if n.startswith("course_utils.checks.lesson")]:
+        sys.modules[m]  # noqa: B018  (all loaded by checks/__init__)
+    check = getattr(checks, job["check"], None)
+    if check is None:
+        report(f"the course has no check `{job['check']}` (is the course up to date?)")
+    passed_book, check_label = core._PASSED, getattr(check, "exercise", None)
+    ns: dict = {"__name__": "__main__", "__builtins__": builtins}
+    try:
+        exec(compile(job["setup"], "<the lesson's first cell>", "exec"), ns)
+    except BaseException as e:  # noqa: BLE001
+        report(f"the grader could not run the lesson's first cell ({type(e).__name__}: {e})")
+    classes = [torch.Tensor, torch.nn.Module, torch.Generator, *(
+        [torch._C.TensorBase] if hasattr(torch._C, "TensorBase") else [])]
+
+    def trusted() -> dict:
+        return {n: m for n, m in list(sys.modules.items()) if m is not None and (
+            n in TRUSTED_MODULES or n.split(".")[0] in TRUSTED_PREFIXES)}
+
+    modules = trusted()
+    before = _snapshot(modules, classes)
+    refs = [getattr(m, function) for n, m in modules.items() if n.startswith("course_utils")
+            and not n.startswith("course_utils.checks") and callable(getattr(m, function, None))]
+    cells = job["learner"]
+    for i, source in enumerate(cells):
+        last = i == len(cells) - 1
+        try:
+            exec(compile(source, f"<your exercise cell {i + 1}>", "exec"), ns)
+        except BaseException as e:  # noqa: BLE001  (the learner's code: anything, SystemExit included)
+            if last:
+                first = str(e).splitlines()[0] if str(e) else ""
+                report(f"the exercise cell itself does not run: {type(e).__name__}: {first}")
+    what = _changed(before, modules, classes)
+    if what:
+        report(f"your exercise cell {what}; the grader does not count a check it cannot trust")
+    fn = ns.get(function)
+    if fn is None:
+        report(f"your exercise cell does not define `{function}`")
+    import ast
+
+    tree = ast.parse(cells[-1]) if cells else ast.Module([], [])
+    own = _calls_the_course(function, tree, ns, refs)
+    if own:
+        report(f"{own}, instead of computing it: write it yourself (the check compares it with that very function)")
+    passed_book.pop(check_label, None)
+    try:
+        check(fn)
+        failed = None
+    except core.ExerciseFailed as e:
+        failed = re.sub(r"^Exercise \d+\.\d+ \([^)]*\): ", "", str(e.args[0]))
+    except BaseException as e:  # noqa: BLE001
+        first = str(e).splitlines()[0] if str(e) else ""
+        failed = f"the check raised {type(e).__name__}: {first}"
+        if isinstance(e, NameError):
+            failed += (" (the grader checks each exercise on its own, with the lesson's first cell and the course's "
+                       "helpers: define what your function uses in its cell, or take it as an argument)")
+    what = _changed(before, modules, classes)
+    if what:
+        report(f"your code {what} while its check ran; the grader does not count a check it cannot trust")
+    if failed is None and passed_book.get(check_label) is not fn:
+        failed = "the check did not record a pass"
+    report(failed)
+
+
 # ----------------------------------------------------------------------------- grading
 
 
@@ -440,8 +870,31 @@ def _stopped(what: str, timeout: float, plan: Plan) -> str:
     return f"{what} ran longer than {timeout:g} s and was stopped: is there an endless loop?{extra}"
 
 
-def exercise_verdict(ex: Exercise, results: dict[int, CellResult], timeout: float, plan: Plan) -> str | None:
-    """None when the exercise passes, else one line saying why not."""
+_NOT_RUN = object()  # no fresh-process verdict (the tests of the notebook run alone)
+
+
+def _restore(ex: Exercise, why: str | None) -> str | None:
+    """The verdict of an exercise whose check cell was changed or deleted: never a pass."""
+    if not ex.check_changed:
+        return why
+    then = "it passes" if why is None else why
+    number = " ".join(ex.label.split()[:2]) if re.match(r"Exercise \d", ex.label) else ex.label
+    return (f"the check cell of {number} was changed or deleted; "
+            f"restore it: `{ex.check_source}` (run as the course wrote it: {then})")
+
+
+def exercise_only_verdict(ex: Exercise, fresh) -> str | None:
+    """The verdict of ``--exercise``: the fresh-process check alone."""
+    if ex.exercise_cell is None:
+        return (f"no cell defines `{ex.function}` any more: put the exercise cell back "
+                "(a fresh copy of the lesson has it), then run its check")
+    return _restore(ex, fresh)
+
+
+def exercise_verdict(ex: Exercise, results: dict[int, CellResult], timeout: float, plan: Plan,
+                     fresh=_NOT_RUN) -> str | None:
+    """None when the exercise passes, else one line saying why not: the fresh-process verdict ``fresh`` (see the
+    module docstring), and not yet either when its cells failed in the notebook run (with that run's message)."""
     if ex.exercise_cell is None:
         return (f"no cell defines `{ex.function}` any more: put the exercise cell back "
                 "(a fresh copy of the lesson has it), then run its check")
@@ -464,12 +917,9 @@ def exercise_verdict(ex: Exercise, results: dict[int, CellResult], timeout: floa
                "(does it exit Python, or use too much memory?)")
     else:
         why = check.failure
-    if ex.check_changed:
-        then = "it passes" if why is None else why
-        number = " ".join(ex.label.split()[:2]) if re.match(r"Exercise \d", ex.label) else ex.label
-        return (f"the check cell of {number} was changed or deleted; "
-                f"restore it: `{ex.check_source}` (run as the course wrote it: {then})")
-    return why
+    if fresh is not _NOT_RUN and fresh is not None and (own is None or own.failure is None):
+        why = fresh  # the verdict the notebook cannot reach wins over its own check cell's
+    return _restore(ex, why)
 
 
 def other_failures(plan: Plan, results: dict[int, CellResult], timeout: float) -> list[tuple[str, str]]:
@@ -490,11 +940,39 @@ def other_failures(plan: Plan, results: dict[int, CellResult], timeout: float) -
     return out
 
 
+def _lesson_number(name: str) -> str:
+    return name[:2].lstrip("0") or "0"
+
+
 def prepare(path: Path, shorten: bool = True) -> Plan:
     """Read the notebook at ``path``, find its lesson, and plan the graded copy; BadInput when it cannot be graded."""
+    from .exercises import solution_notebooks
+
     path = Path(path)
     nb = load_notebook(path)
-    return plan(nb, find_lesson(path, nb), shorten=shorten)
+    solution = find_lesson(path, nb)
+    p = plan(nb, solution, shorten=shorten)
+    if solution.name != path.name and path.name in {s.name for s in solution_notebooks()}:
+        p.notes.insert(0, f"this is Lesson {_lesson_number(solution.name)}'s notebook ({solution.name}) saved as "
+                          f"{path.name}, Lesson {_lesson_number(path.name)}'s name: it is graded as Lesson "
+                          f"{_lesson_number(solution.name)}")
+    return p
+
+
+def fresh_verdicts(p: Plan, folder: Path, timeout: float, only: list[int] | None = None,
+                   progress: Progress | None = None) -> dict[int, str | None]:
+    """Exercise number -> its fresh-process verdict (None: passes), for the exercises ``only`` (default: all)."""
+    out = {}
+    for k in range(len(p.exercises)) if only is None else only:
+        ex = p.exercises[k]
+        if ex.exercise_cell is None:
+            continue
+        if progress is not None:
+            progress.status(f"  checking {ex.label} in a fresh process")
+        out[k] = fresh_verdict(fresh_job(p, k), folder, timeout)
+    if progress is not None:
+        progress.clear()
+    return out
 
 
 def grade_notebook(path: Path, cell_timeout: float = DEFAULT_CELL_TIMEOUT, shorten: bool = True,
@@ -503,6 +981,7 @@ def grade_notebook(path: Path, cell_timeout: float = DEFAULT_CELL_TIMEOUT, short
     ``on_exercise(label, verdict)`` is called as each exercise's check finishes."""
     path = Path(path)
     p = planned or prepare(path, shorten)
+    fresh = fresh_verdicts(p, path.resolve().parent, cell_timeout, progress=progress)
     verdicts: dict[int, str | None] = {}  # exercise number -> verdict, as soon as its check has run
     so_far: dict[int, CellResult] = {}
 
@@ -510,7 +989,7 @@ def grade_notebook(path: Path, cell_timeout: float = DEFAULT_CELL_TIMEOUT, short
         so_far[i] = r
         for k, ex in enumerate(p.exercises):
             if k not in verdicts and ex.check_cell == i:
-                verdicts[k] = exercise_verdict(ex, so_far, cell_timeout, p)
+                verdicts[k] = exercise_verdict(ex, so_far, cell_timeout, p, fresh.get(k))
                 if on_exercise:
                     on_exercise(ex.label, verdicts[k])
 
@@ -518,7 +997,7 @@ def grade_notebook(path: Path, cell_timeout: float = DEFAULT_CELL_TIMEOUT, short
     exercises = []
     for k, ex in enumerate(p.exercises):
         if k not in verdicts:
-            verdicts[k] = exercise_verdict(ex, results, cell_timeout, p)
+            verdicts[k] = exercise_verdict(ex, results, cell_timeout, p, fresh.get(k))
             if on_exercise:
                 on_exercise(ex.label, verdicts[k])
         exercises.append((ex.label, verdicts[k]))
@@ -536,18 +1015,63 @@ def grade(notebook: Path, cell_timeout: float = TESTS_CELL_TIMEOUT) -> tuple[lis
     return r.exercises, [(where, why) for where, why in r.other]
 
 
+# --full: each lesson's default cell limit, about ten times its longest cell with the full settings on an idle 2-core
+# CPU (the README's lesson table: the training cells, 71-113 s), so that a busy machine still finishes; never below
+# the short run's limit
+FULL_CELL_TIMEOUT = {
+    "02_denoiser.ipynb": 1000,  # training the digits: 93 s
+    "03_sampling.ipynb": 900,  # the whole lesson: 86 s
+    "04_static_to_picture.ipynb": 1100,  # training on blur to static: 106 s
+    "05_asking_for_a_picture.ipynb": 900,  # training the digits: 81 s
+    "06_straight_paths.ipynb": 1200,  # training the flow: 113 s
+    "07_crayons_from_words.ipynb": 800,  # training the crayons: 71 s
+}
+
+
+def cell_limit(text: str | None) -> float | None:
+    """The ``--cell-timeout`` value in seconds (None: the default), or BadInput with one line."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and value != float("inf")):
+        raise BadInput(f"--cell-timeout must be a number of seconds greater than 0, such as 300; got {text!r}")
+    return value
+
+
+def pick_exercise(p: Plan, wanted: str) -> int:
+    """The exercise of plan ``p`` that ``--exercise`` names ("6.2", "Exercise 6.2" or the function's name)."""
+    key = wanted.strip().removeprefix("Exercise").strip()
+    for k, ex in enumerate(p.exercises):
+        number = ex.label.split()[1] if re.match(r"Exercise \d", ex.label) else None
+        if key in (number, ex.function):
+            return k
+    choices = ", ".join(f"{ex.label.split()[1]} ({ex.function})" if re.match(r"Exercise \d", ex.label)
+                        else ex.function for ex in p.exercises)
+    raise BadInput(f"--exercise {wanted}: Lesson {_lesson_number(p.lesson)} has no such exercise; "
+                   f"its exercises are {choices}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python3 course.py check", description=__doc__.split("\n\n")[0],
         epilog=f"Each cell may run for --cell-timeout seconds (default {DEFAULT_CELL_TIMEOUT} s, that is "
-               f"{DEFAULT_CELL_TIMEOUT // 60} minutes) before it is stopped. A lesson takes from 10 s (Lesson 0) to "
-               "a few minutes (Lessons 2 and 3) on a 2-core CPU.")
+               f"{DEFAULT_CELL_TIMEOUT // 60} minutes; with --full, {min(FULL_CELL_TIMEOUT.values()) // 60}-"
+               f"{max(FULL_CELL_TIMEOUT.values()) // 60} minutes by lesson) before it is stopped. A lesson takes from "
+               "10 s (Lesson 0) to a few minutes (Lessons 2 and 3) on a 2-core CPU; --exercise answers in seconds.")
     parser.add_argument("notebooks", nargs="+", type=Path, help="notebook(s) to check, e.g. notebooks/00_welcome.ipynb")
-    parser.add_argument("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT, metavar="SECONDS",
+    parser.add_argument("--cell-timeout", default=None, metavar="SECONDS",
                         help=f"stop a cell that runs longer than this (default {DEFAULT_CELL_TIMEOUT} s)")
     parser.add_argument("--full", action="store_true",
                         help="run the lesson's full settings (full training: several minutes), not the short ones")
+    parser.add_argument("--exercise", metavar="N.M", default=None,
+                        help="check only this exercise (its number, e.g. 6.2, or its function's name), in seconds: "
+                             "its cell alone in a fresh process, without running the notebook")
     args = parser.parse_args(argv)
+    if "jsonschema" not in sys.modules:  # nbformat's schema checker would spend 2 s compiling an IRI grammar that
+        sys.modules.setdefault("rfc3987_syntax", None)  # a notebook's schema never uses: jsonschema skips it
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # clean up as on Ctrl-C
     all_ok = True
@@ -559,12 +1083,30 @@ def main(argv: list[str] | None = None) -> int:
             progress.line(f"  {name:<36} {verdict}")
 
         try:
+            timeout = cell_limit(args.cell_timeout)
+            if args.exercise is not None and len(args.notebooks) > 1:
+                raise BadInput("--exercise checks one notebook; name only the notebook that has the exercise")
             planned = prepare(nb, shorten=not args.full)
-            print(f"{nb}  (Lesson {planned.lesson[:2].lstrip('0') or '0'}: running it in a fresh kernel, "
+            number = _lesson_number(planned.lesson)
+            if timeout is None:
+                timeout = FULL_CELL_TIMEOUT.get(planned.lesson, DEFAULT_CELL_TIMEOUT) if args.full else \
+                    DEFAULT_CELL_TIMEOUT
+            if args.exercise is not None:
+                k = pick_exercise(planned, args.exercise)
+                ex = planned.exercises[k]
+                print(f"{nb}  (Lesson {number}: {ex.label} only, its cell in a fresh process)", flush=True)
+                for note in planned.notes[:1] if planned.notes and planned.notes[0].startswith("this is") else []:
+                    print(f"  note: {note}", flush=True)
+                fresh = fresh_verdicts(planned, nb.resolve().parent, timeout, only=[k], progress=progress)
+                why = exercise_only_verdict(ex, fresh.get(k))
+                show(ex.label, why)
+                all_ok &= why is None
+                continue
+            print(f"{nb}  (Lesson {number}: running it in a fresh kernel, "
                   f"{'with its full settings' if args.full else 'with short training'})", flush=True)
             for note in planned.notes:
                 print(f"  note: {note}", flush=True)
-            result = grade_notebook(nb, args.cell_timeout, progress=progress, on_exercise=show, planned=planned)
+            result = grade_notebook(nb, timeout, progress=progress, on_exercise=show, planned=planned)
         except BadInput as e:
             progress.clear()
             print(e, file=sys.stderr)
