@@ -124,11 +124,6 @@ class NoiseScheduler:
         self.beta_start, self.beta_end, self.beta_schedule = beta_start, beta_end, beta_schedule
         self.alphas = 1.0 - self.betas  # alpha_t = 1 - beta_t
         self.alphas_cumprod = torch.cumprod(self.alphas, dim=0)  # alpha_bar_t = alpha_0 * ... * alpha_t
-        if float(self.alphas_cumprod[-1]) <= 0:  # float32 underflow: the clean guess would divide by zero
-            raise ValueError(f"this schedule leaves no signal at all: alpha_bar reaches 0 in float32 before t = "
-                             f"{num_train_timesteps - 1} (beta_start={beta_start}, beta_end={beta_end}, "
-                             f"T={num_train_timesteps}), so the clean-picture guess would divide by zero; use "
-                             "smaller betas (1e-4 to 0.02 is DDPM's) or fewer timesteps.")
         self.timesteps = torch.arange(num_train_timesteps - 1, -1, -1)  # reverse order, as in diffusers
         self.num_inference_steps: int | None = None
         self.timestep_spacing = "leading"  # how set_timesteps spreads the sampling steps

@@ -258,8 +258,6 @@ def test_the_cosine_schedule_refuses_betas_it_would_ignore():
         cu.NoiseScheduler(100, beta_start=0.02, beta_end=1e-4, beta_schedule="cosine")
     with pytest.raises(ValueError, match=r"0 < beta_start <= beta_end < 1"):  # the linear one already refused it
         cu.NoiseScheduler(100, beta_start=0.02, beta_end=1e-4)
-    with pytest.raises(ValueError, match=r"alpha_bar reaches 0 in float32 .* would divide by zero"):
-        cu.NoiseScheduler(1000, beta_start=0.5, beta_end=0.5)
 
 
 def test_flow_set_timesteps_refuses_a_count_its_sigmas_contradict():
