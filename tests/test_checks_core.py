@@ -152,3 +152,22 @@ def test_soft_mode_in_a_kernel_without_pytest():
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_one_dtype_rule():
+    """Float results keep the inputs' float dtype, ids and labels are torch.long, a tensor is a tensor."""
+    import torch
+
+    x = torch.ones(2, 3)
+    core._compare("Ex", x.clone(), x, {}, "", dtype=torch.float32)  # right dtype, right values: passes
+    with pytest.raises(checks.ExerciseFailed, match="dtype float32, got float64"):
+        core._compare("Ex", x.double(), x, {}, "", dtype=torch.float32)
+    with pytest.raises(checks.ExerciseFailed, match="dtype float32, got float64"):
+        core._compare_steps("Ex", [(x.double(), x, {})], "", dtype=torch.float32)
+    with pytest.raises(checks.ExerciseFailed, match=r"torch.long \(int64\), got int32"):
+        core._want_dtype("Ex", torch.zeros(3, dtype=torch.int32), torch.long)
+    with pytest.raises(checks.ExerciseFailed, match="returned 'list', expected a torch.Tensor"):
+        core._want_tensor("Ex", [1, 2])
+    with pytest.raises(checks.ExerciseFailed, match="returned None"):
+        core._want_tensor("Ex", None)
+    core._compare("Ex", x.double(), x, {}, "")  # without dtype= the values alone are compared

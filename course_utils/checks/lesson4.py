@@ -14,7 +14,7 @@ import torch
 
 from ..forward import BlurToStatic, dct_matrix, heat_frequencies
 from ..scheduler import NoiseScheduler
-from .core import _call, _compare, _compare_steps, _fail, _passed, _same_twice, _want_dtype, exercise
+from .core import ExerciseFailed, _call, _compare, _compare_steps, _fail, _passed, _same_twice, _want_dtype, exercise
 
 _SIZE = 8  # the checks use 8 x 8 pictures, like the lesson's digits
 
@@ -287,4 +287,17 @@ def check_blur_step(fn: Callable, ex: str) -> None:
     _compare_steps(ex, cases, "into the DCT basis, the clean guess of eq. 4.2, your posterior (eq. 4.3-4.4), the "
                    "fresh noise scaled per frequency in the DCT basis (eq. 4.5), back to pixels.", atol=1e-4,
                    dtype=torch.float64)
+    # walk_back below hands float32 pictures, guesses and noise (the network's dtype): the step must take them
+    steps, t, s = _cases(proc)[0]
+    proc.set_timesteps(steps)
+    x32, e32, z32 = x_t.float(), eps_hat.float(), z.float()
+    try:
+        got = _call(ex, fn, x32, e32, t, s, alphas.clone(), abar32.clone(), z32)
+    except ExerciseFailed as err:
+        _fail(ex, "on float32 pictures, as the walk back below passes them: " + err.args[0].split(": ", 1)[1])
+    expected = proc.step(e32.double(), t, x32.double(), variance_noise=z32.double()).prev_sample
+    if not isinstance(got, torch.Tensor) or got.shape != expected.shape or not torch.allclose(
+            got.detach().double(), expected, atol=1e-3):
+        _fail(ex, "right on float64 inputs, wrong on float32 pictures (as the walk back below passes them): work "
+                  "through dct2 and idct2, which take any float dtype to float64.")
     _passed(ex, "matches BlurToStatic.step for jumps of 1 to 50 steps and the last step onto the clean picture.")

@@ -49,6 +49,7 @@ WRONG_ANSWERS = {
         (_IN + _U0 + _POSTERIOR + "x_prev = idct2(mean)", "no fresh noise"),
         (_IN + _U0 + _POSTERIOR + "x_prev = idct2(mean + var.sqrt() * dct2(z)) if prev_t > 0 else idct2(mean)", "has no fresh noise, while your other steps are right"),
         (_IN + _U0 + _POSTERIOR + "x_prev = idct2(mean + var.sqrt() * dct2(torch.randn_like(x_t)))", "draws its own random numbers"),
+        ("u_t, u_eps = C @ x_t @ C.T, dct2(eps_hat)\n" + _U0 + _POSTERIOR + "x_prev = idct2(mean + var.sqrt() * dct2(z))", "on float32 pictures"),
         ("x_prev = None", "returned None"),
     ],
 }
