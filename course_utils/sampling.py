@@ -17,6 +17,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from ._validate import check_device
 from .ddim import DDIMScheduler
 from .flow import FlowMatchScheduler, flow_sample_loop
 from .forward import BlurToStatic
@@ -184,7 +185,7 @@ def sample(model: nn.Module, scheduler: NoiseScheduler | BlurToStatic, n: int, *
     if takes_eta and eta is None:
         eta = 1.0 if isinstance(scheduler, BlurToStatic) else 0.0
     check_scheduler_fits(model, scheduler)
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    device = check_device(device) if device is not None else next(model.parameters()).device  # 'cuda' with none: 1 line
     labels, guidance = _check_request(model, n, labels, guidance, device)
     if negative is not None:  # Lesson 7: a request of the same kind as labels, to guide away from
         if labels is None or guidance is None:

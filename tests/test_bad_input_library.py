@@ -277,6 +277,12 @@ def test_cuda_on_a_machine_without_it_is_one_sentence(monkeypatch):
         cu.load_checkpoint("points", device="cuda")
     with pytest.raises(RuntimeError, match=msg):
         FlowMatchScheduler().set_timesteps(4, device="cuda")
+    from course_utils.sampling import sample
+
+    sched = cu.NoiseScheduler(100)
+    sched.set_timesteps(2)
+    with pytest.raises(RuntimeError, match=msg):
+        sample(cu.UNet(channels=8, num_train_timesteps=100), sched, 2, device="cuda", progress=False)
     with pytest.raises(ValueError, match=r"device must be 'cpu', 'cuda' or 'mps'"):
         cu.load_checkpoint("points", device="gpu")
     assert cu.load_checkpoint("points", device="cpu").config["arch"] == "PointDenoiser"
