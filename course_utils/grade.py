@@ -460,7 +460,9 @@ def _cell_result(ev: dict) -> CellResult:
 MAGIC = re.compile(r"^(\s*)([%!].*)$", re.M)  # IPython magics and shell lines (%matplotlib inline, !pip ...)
 TRUSTED_PREFIXES = ("torch", "numpy", "course_utils")  # modules whose attributes learner code must not replace
 TRUSTED_MODULES = ("math", "re", "os", "builtins")
-VERDICT = "course-grade-verdict"
+_B = __import__("types").SimpleNamespace(**{n: getattr(__import__("builtins"), n) for n in (
+    "callable", "dict", "getattr", "isinstance", "len", "list", "str", "tuple", "type", "vars", "zip")})
+# the builtins the tampering checks use, taken when this module is imported: before the learner's code runs
 
 
 def _without_magics(source: str) -> str:
@@ -682,21 +684,23 @@ def _snapshot(modules: dict, classes: list) -> dict:
 
     snap = {}
     for name, mod in modules.items():
-        d = getattr(mod, "__dict__", None)
-        if not isinstance(d, dict):
+        d = _B.getattr(mod, "__dict__", None)
+        if not _B.isinstance(d, _B.dict):
             continue
-        for attr, value in list(d.items()):
+        for attr, value in _B.list(d.items()):
             snap[(name, attr)] = value
-            if isinstance(value, types.FunctionType) and str(value.__module__).startswith(TRUSTED_PREFIXES):
-                cells = tuple(c.cell_contents for c in (value.__closure__ or ()) if _has_contents(c))
+            if _B.isinstance(value, types.FunctionType) and _B.str(value.__module__).startswith(TRUSTED_PREFIXES):
+                cells = _B.tuple(c.cell_contents for c in (value.__closure__ or ()) if _has_contents(c))
                 snap[(name, attr, "__code__")] = (value.__code__, value.__defaults__, value.__kwdefaults__, *cells)
-            if isinstance(value, type) and str(value.__dict__.get("__module__", "")).startswith("course_utils"):
-                for a, v in list(vars(value).items()):
+            if _B.isinstance(value, _B.type) and _B.str(value.__dict__.get("__module__", "")).startswith(
+                    "course_utils"):
+                for a, v in _B.list(_B.vars(value).items()):
                     snap[(name, attr, a)] = v
     for cls in classes:
-        for attr, value in list(vars(cls).items()):
+        for attr, value in _B.list(_B.vars(cls).items()):
             snap[(cls.__qualname__, attr)] = value
-    snap[("os", "environ", "items")] = dict(os.environ)
+        snap[(cls.__qualname__, "__keys__", "")] = _B.tuple(_B.vars(cls))  # a new one shadows an inherited one
+    snap[("os", "environ", "items")] = _B.dict(os.environ)
     return snap
 
 
@@ -714,9 +718,9 @@ def _library_state(key: tuple, old, new) -> bool:
     import types
 
     def data(v) -> bool:
-        return not (callable(v) or isinstance(v, types.ModuleType))
+        return not (_B.callable(v) or _B.isinstance(v, types.ModuleType))
 
-    return (len(key) == 2 and str(key[0]).split(".")[0] in ("torch", "numpy") and str(key[1]).startswith("_")
+    return (_B.len(key) == 2 and _B.str(key[0]).split(".")[0] in ("torch", "numpy") and _B.str(key[1]).startswith("_")
             and data(old) and data(new))
 
 
@@ -727,20 +731,25 @@ def _changed(before: dict, modules: dict, classes: list) -> str | None:
         now = after.get(key, _changed)
         if key == ("os", "environ", "items"):
             if now != value:
-                diff = sorted(k for k in set(now) | set(value) if now.get(k) != value.get(k))
+                diff = [k for k in [*value, *now] if now.get(k) != value.get(k)]
                 return f"changes os.environ[{diff[0]!r}]"
+            continue
+        if key[1:] == ("__keys__", ""):
+            new = [k for k in now if k not in value]
+            if new:
+                return f"replaces {key[0]}.{new[0]}"
             continue
         if now is value or (now is not _changed and _library_state(key, value, now)):
             continue
-        if isinstance(value, tuple) and isinstance(now, tuple) and len(value) == len(now) and all(
-                a is b for a, b in zip(value, now, strict=True)):
+        if _B.type(value) is _B.tuple and _B.type(now) is _B.tuple and _B.len(value) == _B.len(now) and not [
+                a for a, b in _B.zip(value, now, strict=True) if a is not b]:
             continue
         where = f"{key[0]}.{key[1]}"
         if now is _changed:
             return f"deletes {where}"
-        if len(key) == 3 and key[2] == "__code__":
+        if _B.len(key) == 3 and key[2] == "__code__":
             return f"rewrites the function {where} (its code, defaults or closure)"
-        return f"replaces {where}" + (f".{key[2]}" if len(key) == 3 else "")
+        return f"replaces {where}" + (f".{key[2]}" if _B.len(key) == 3 else "")
     return None
 
 
@@ -785,12 +794,12 @@ def _fresh_worker() -> None:
     import math  # noqa: F401  (trusted: in the snapshot)
 
     job = json.loads(sys.stdin.read())
-    nonce, write = job.pop("nonce"), os.write
+    nonce, write, leave = job.pop("nonce"), os.write, os._exit
     function = job["function"]
 
     def report(verdict: str | None) -> None:
         write(1, f"\n{nonce} {'passed' if verdict is None else ' '.join(verdict.split())}\n".encode())
-        os._exit(0)
+        leave(0)
 
     import numpy  # noqa: F401
     import torch

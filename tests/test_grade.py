@@ -315,3 +315,169 @@ def test_exercise_numbers_come_from_bold_or_heading_markdown():
     assert _label([md("intro\n### Exercise 7.1: a prompt to ids"), code("")], 2, "prompt_to_ids") == \
         "Exercise 7.1 prompt_to_ids"
     assert _label([md("see Exercise 7.1 above")], 1, "f") == "Exercise f"  # a mention is not a heading
+
+
+# ------------------------------------------------------------------ a verdict the notebook cannot reach (issue 21)
+# Each exercise is checked again in a fresh Python process: the course's first cell and helpers, the learner's
+# exercise cells, then the course's check, taken before the learner's code ran. The cheap path is --exercise.
+
+L5, L6, L7 = "05_asking_for_a_picture.ipynb", "06_straight_paths.ipynb", "07_crayons_from_words.ipynb"
+
+
+def learner(lesson: str, function: str, source: str | None = None, append: str = "") -> nbformat.NotebookNode:
+    """Lesson ``lesson`` as a learner gets it (stubs), with the exercise cell of ``function`` replaced by
+    ``source`` (if given) and ``append`` added to it."""
+    nb = make_learner_notebook(nbformat.read(SOLUTIONS / lesson, as_version=4))
+    cell = next(c for c in nb.cells if c.cell_type == "code" and f"def {function}(" in c.source)
+    if source is not None:
+        cell.source = source
+    cell.source += ("\n" + append) if append else ""
+    return nb
+
+
+TAMPERING = [  # (lesson, exercise, its function, a line in the exercise cell, what the grader must say)
+    (LESSON, "0.1", "to_model_range", 'import os\nos.environ["COURSE_CHECKS"] = "soft"',
+     "changes os.environ['COURSE_CHECKS']"),
+    (L5, "5.2", "guided_eps", "checks.check_guided_eps = lambda fn: None",
+     "replaces course_utils.checks.check_guided_eps"),
+    (L5, "5.1", "drop_labels", "checks.lesson5.drop_labels = lambda labels, null_label, p, generator: None",
+     "replaces course_utils.checks.lesson5.drop_labels"),
+    (L7, "7.2", "mean_word_vector", "checks.lesson7._compare = lambda *a, **k: None",
+     "replaces course_utils.checks.lesson7._compare"),
+    (L7, "7.1", "prompt_to_ids", "crayons.tokenize = prompt_to_ids", "replaces course_utils.crayons.tokenize"),
+    (L6, "6.2", "euler_step", "torch.allclose = lambda *a, **k: True", "replaces torch.allclose"),
+    (L6, "6.3", "heun_step", "checks.core.strict_mode = lambda: False",
+     "replaces course_utils.checks.core.strict_mode"),
+    (L6, "6.2", "euler_step", "torch.Tensor.allclose = lambda *a, **k: True", "replaces Tensor.allclose"),
+    (LESSON, "0.1", "to_model_range", "checks.core._compare.__code__ = (lambda *a, **k: None).__code__",
+     "rewrites the function course_utils.checks.core._compare (its code, defaults or closure)"),
+    (LESSON, "0.1", "to_model_range", "import builtins\nbuiltins.isinstance = lambda *a: True",
+     "replaces builtins.isinstance"),
+]
+
+
+@pytest.mark.parametrize("lesson,number,function,line,said", TAMPERING,
+                         ids=[f"{t[1]}-{t[3].split('=')[0].split(chr(10))[-1].strip()}" for t in TAMPERING])
+def test_a_check_that_was_tampered_with_never_passes(lesson, number, function, line, said, tmp_path: Path):
+    """Each of these made a stub pass before: the check cell ran in the notebook's kernel, after the line."""
+    write(learner(lesson, function, append=line), tmp_path, lesson)
+    rc, out = cli(lesson, "--exercise", number, cwd=tmp_path)
+    assert rc == 1, out
+    assert out[-1].split()[:3] == ["Exercise", number, function], out
+    assert f"not yet: your exercise cell {said}; the grader does not count a check it cannot trust" in out[-1], out
+
+
+def test_tampering_while_the_check_runs_is_caught(tmp_path: Path):
+    source = ("def euler_step(x, v, t, t_next):\n    import torch\n    torch.allclose = lambda *a, **k: True\n"
+              "    return x")
+    write(learner(L6, "euler_step", source), tmp_path, L6)
+    rc, out = cli(L6, "--exercise", "euler_step", cwd=tmp_path)
+    assert rc == 1 and "not yet: your code replaces torch.allclose while its check ran" in out[-1], out
+
+
+CALLS_THE_COURSE = [
+    (L5, "5.1", "def drop_labels(labels, null_label, p, generator):\n"
+                "    return course_drop_labels(labels, null_label, p, generator)",
+     "your `drop_labels` calls the course's own function (`course_drop_labels`)"),
+    (L5, "5.2", "def guided_eps(eps_uncond, eps_cond, w):\n    from course_utils.guidance import guided_eps as g\n"
+                "    return g(eps_uncond, eps_cond, w)",
+     "your cell imports the course's own `guided_eps` from course_utils.guidance"),
+    (L6, "6.2", "def euler_step(x, v, t, t_next):\n    return cu.flow.euler_step(x, v, t, t_next)",
+     "your `euler_step` calls the course's own `cu.flow.euler_step`"),
+]
+
+
+@pytest.mark.parametrize("lesson,number,source,said", CALLS_THE_COURSE, ids=["alias", "import", "attribute"])
+def test_calling_the_course_s_own_function_is_not_an_answer(lesson, number, source, said, tmp_path: Path):
+    function = source.split("(")[0].removeprefix("def ")
+    write(learner(lesson, function, source), tmp_path, lesson)
+    rc, out = cli(lesson, "--exercise", number, cwd=tmp_path)
+    assert rc == 1 and f"not yet: {said}, instead of computing it: write it yourself" in out[-1], out
+
+
+@pytest.mark.parametrize("lesson,number", [("04_static_to_picture.ipynb", "4.3"), (L5, "5.3"), (L7, "7.1"),
+                                           (L6, "6.2")], ids=["dct2-helper", "earlier-exercise", "re", "own-helper"])
+def test_a_right_answer_passes_on_its_own(lesson, number, tmp_path: Path):
+    """--exercise runs the exercise cell with what it needs: the course's helpers (Lesson 4's dct2), the learner's
+    earlier exercises (Lesson 5's guided_eps), its own imports (Lesson 7's re) and the learner's own helpers."""
+    nb = nbformat.read(SOLUTIONS / lesson, as_version=4)
+    if number == "6.2":  # the learner's own helper, in a cell of their own above the exercise
+        cell = next(c for c in nb.cells if "def euler_step(" in c.source)
+        cell.source = "def euler_step(x, v, t, t_next):\n    return x + step_size(t, t_next) * v"
+        nb.cells.insert(nb.cells.index(cell), nbformat.v4.new_code_cell(
+            "def step_size(t, t_next):\n    return t_next - t"))
+    write(nb, tmp_path, lesson)
+    rc, out = cli(lesson, "--exercise", number, cwd=tmp_path)
+    assert rc == 0 and out[-1].split()[-1] == "passed", out
+
+
+def test_the_full_run_uses_the_fresh_verdict(tmp_path: Path):
+    """The notebook's own check cell passes (soft mode prints and returns), the fresh process does not."""
+    nb = stub()
+    cell = next(c for c in nb.cells if EXERCISE_TAG in tags(c))
+    cell.source += '\nimport os\nos.environ["COURSE_CHECKS"] = "soft"'
+    exercises, other = grader.grade(write(nb, tmp_path))
+    (_, why), = exercises
+    assert why == ("your exercise cell changes os.environ['COURSE_CHECKS']; the grader does not count a check it "
+                   "cannot trust"), why
+    assert other == []
+    no_copy_left(tmp_path)
+
+
+# ------------------------------------------------------------------ options
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "-inf", "five"])
+def test_a_cell_timeout_that_is_not_a_positive_number_is_refused(value: str, tmp_path: Path, capsys):
+    """In-process (no kernel starts: the value is refused first); a negative limit used to mean no limit at all."""
+    path = write(stub(), tmp_path)
+    assert grader.main([str(path), f"--cell-timeout={value}"]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == (f"--cell-timeout must be a number of seconds greater than 0, such as 300; "
+                                         f"got {value!r}\n"), out
+    no_copy_left(tmp_path)
+
+
+def test_full_gives_each_lesson_its_own_cell_limit(monkeypatch, tmp_path: Path, capsys):
+    """No kernel: --full without --cell-timeout uses the lesson's limit, longer than its training."""
+    from course_utils.exercises import FAST_SETTINGS
+
+    assert set(FAST_SETTINGS) <= set(grader.FULL_CELL_TIMEOUT)
+    assert min(grader.FULL_CELL_TIMEOUT.values()) >= grader.DEFAULT_CELL_TIMEOUT
+    seen = []
+    monkeypatch.setattr(grader, "grade_notebook", lambda nb, timeout, **kw: seen.append(timeout) or grader.Result(
+        [], [], []))
+    path = write(make_learner_notebook(nbformat.read(SOLUTIONS / "04_static_to_picture.ipynb", as_version=4)),
+                 tmp_path, "04_static_to_picture.ipynb")
+    for args, limit in ((["--full"], grader.FULL_CELL_TIMEOUT["04_static_to_picture.ipynb"]), ([], 300),
+                        (["--full", "--cell-timeout", "42"], 42)):
+        assert grader.main([str(path), *args]) == 0
+        assert seen.pop() == limit, args
+    assert seen == []
+    capsys.readouterr()
+
+
+def test_a_lesson_saved_under_another_lesson_s_name_is_graded_as_what_it_is(tmp_path: Path):
+    write(learner(L6, "euler_step"), tmp_path, L5)
+    rc, out = cli(L5, "--exercise", "6.2", cwd=tmp_path)
+    assert rc == 1, out
+    assert out[1] == (f"  note: this is Lesson 6's notebook ({L6}) saved as {L5}, Lesson 5's name: it is graded as "
+                      "Lesson 6"), out
+    assert "Exercise 6.2 euler_step" in out[-1] and "returned None" in out[-1], out
+    # no kernel: each lesson's notebook, under every other lesson's name, and with its text cells deleted
+    for s in solution_notebooks():
+        nb = make_learner_notebook(nbformat.read(s, as_version=4))
+        for other in solution_notebooks():
+            assert grader.find_lesson(tmp_path / other.name, nb) == s, (s.name, other.name)
+        nb.cells = [c for c in nb.cells if c.cell_type == "code"]
+        if exercise_cells(make_learner_notebook(nbformat.read(s, as_version=4))):
+            assert grader.find_lesson(tmp_path / "x.ipynb", nb) == s, s.name
+    empty = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+    assert grader.find_lesson(tmp_path / L5, empty).name == L5  # nothing to tell by: its name decides
+
+
+def test_exercise_asks_for_one_that_exists(tmp_path: Path):
+    write(stub(), tmp_path)
+    rc, out = cli(LESSON, "--exercise", "0.2", cwd=tmp_path)
+    assert rc == 2 and out == ["--exercise 0.2: Lesson 0 has no such exercise; its exercises are 0.1 "
+                               "(to_model_range)"], out
