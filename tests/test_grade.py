@@ -279,22 +279,77 @@ def test_a_dead_kernel_is_one_line_and_does_not_wait_for_the_limit(tmp_path: Pat
     no_copy_left(tmp_path)
 
 
-@pytest.mark.skipif(os.name == "nt", reason="sends Ctrl-C as a terminal does, to the process group")
-def test_ctrl_c_removes_the_copy(tmp_path: Path):
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie waiting to be reaped counts as ended)."""
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "State:\tZ" in state
+
+
+def _wait_for(condition, what: str, proc: subprocess.Popen, limit: float = 180) -> None:
+    """Wait for an event (a file appearing), never for a fixed time."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert proc.poll() is None, f"the grader ended before {what}: {proc.communicate()[0]}"
+        assert time.monotonic() < deadline, f"no {what} within {limit} s"
+        time.sleep(0.05)
+
+
+MARK = "import os\nopen('started', 'w').write(str(os.getpid()))\n"  # the running process's id, once it runs
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sends Ctrl-C as a terminal does; reads /proc")
+@pytest.mark.parametrize("moment", ["kernel-starting", "cell-sleeping", "endless-loop", "exercise-mode"])
+def test_ctrl_c_stops_at_once_and_removes_the_copy(moment: str, tmp_path: Path):
+    """Ctrl-C (SIGINT to the grader's process group, as a terminal sends it) stops the grader at once whatever
+    the kernel is doing: the copy is removed, one line, exit code 130, and no process of the run is left."""
     nb = solved()
-    nb.cells.insert(check_index(nb) + 1, nbformat.v4.new_code_cell("while True:\n    pass"))
+    args = [LESSON]
+    if moment == "cell-sleeping":
+        nb.cells.insert(check_index(nb) + 1, nbformat.v4.new_code_cell(MARK + "import time\ntime.sleep(600)"))
+    elif moment == "endless-loop":
+        nb.cells.insert(check_index(nb) + 1, nbformat.v4.new_code_cell(MARK + "while True:\n    pass"))
+    elif moment == "exercise-mode":  # the exercise cell itself, run by --exercise in its fresh process
+        nb.cells[check_index(nb) - 1].source += "\n" + MARK + "while True:\n    pass"
+        args += ["--exercise", "0.1"]
     write(nb, tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "course_utils.grade", LESSON], cwd=tmp_path,
+    proc = subprocess.Popen([sys.executable, "-m", "course_utils.grade", *args], cwd=tmp_path,
                             start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 120
-    while not list(tmp_path.glob(".grading-*")) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(3)
-    os.killpg(proc.pid, signal.SIGINT)
-    out, _ = proc.communicate(timeout=120)
+    try:
+        if moment == "kernel-starting":  # the copy is written just before nbval starts its kernel
+            _wait_for(lambda: list(tmp_path.glob(".grading-*")), "grading copy", proc)
+        else:
+            _wait_for(lambda: (tmp_path / "started").exists() and (tmp_path / "started").read_text(),
+                      "cell start", proc)
+        sent = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130, out
-    assert out.strip().splitlines()[-1] == "stopped (Ctrl-C); nothing graded."
+    assert out.strip().splitlines()[-1] == "stopped (Ctrl-C); nothing graded.", out
+    assert "Traceback" not in out, out
+    assert took < 20, f"the grader took {took:.1f} s to stop"
     no_copy_left(tmp_path)
+    if moment != "kernel-starting":
+        pid = int((tmp_path / "started").read_text())
+        deadline = time.monotonic() + 10
+        while not _gone(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _gone(pid), "the kernel (or the fresh process) is still running"
+    left = [d for d in Path("/proc").iterdir() if d.name.isdigit() and _cwd(d) == tmp_path and not _gone(int(d.name))]
+    assert not left, f"processes still running in the notebook's folder: {left}"
+
+
+def _cwd(proc_dir: Path) -> Path | None:
+    try:
+        return Path(os.readlink(proc_dir / "cwd"))
+    except OSError:
+        return None
 
 
 def test_help_states_the_cell_limit(capsys):
