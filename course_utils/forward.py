@@ -303,7 +303,7 @@ class BlurToStatic:
         A grid that starts at t = T-1 (trailing always; leading and below_top at n = T) samples badly without a
         clip: the first step multiplies the network's error by about sqrt(abar_s / abar_{T-1}) (632 for trailing's
         s = 979), at every frequency (``step``). Measured on digits_blur, 50 steps, deterministic: trailing reaches
-        pixels of 1.5e6; ``sample.blur_timesteps`` (the command line) refuses such grids.
+        pixels of 1.5e6; the command line (``sample.check_blur_grid``) refuses such grids.
         """
         T = self.num_train_timesteps
         if isinstance(num_inference_steps, bool) or not isinstance(num_inference_steps, numbers.Integral) or not (
