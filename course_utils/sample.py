@@ -227,9 +227,11 @@ def check_prompt(model, name: str, prompt: str | None, guidance: float | None, n
     if negative is not None:
         crayons.tokenize(negative)  # the same one-line error for a bad word
         if request["guidance"] in (0.0, 1.0):  # eps_neg + w (eps_y - eps_neg): w = 1 is eps_y, w = 0 is eps_neg
-            alone = repr(prompt) if request["guidance"] == 1 else f"{negative!r} itself"
-            raise ValueError(f"--negative has no effect at --guidance {request['guidance']:g} (it would draw {alone} "
-                             "alone): give a guidance other than 0 and 1, such as 3, or leave out --negative.")
+            drawn = (f"{prompt!r} as if there were no --negative" if request["guidance"] == 1
+                     else f"the negative prompt {negative!r} itself")
+            raise ValueError(f"--negative with --guidance {request['guidance']:g} draws {drawn} (eps_neg + w "
+                             "(eps_prompt - eps_neg)): give a guidance other than 0 and 1, such as 3, or leave out "
+                             "--negative.")
         request["negative"] = negative
     return request
 

@@ -125,9 +125,9 @@ def test_abbreviated_options_are_refused(refuse_first, capsys, args):
     (("--checkpoint", "crayons", "--guidance", "3"), "--guidance needs --prompt"),
     (("--checkpoint", "crayons", "--negative", "a blue house"), "--negative needs --prompt"),
     (("--checkpoint", "crayons", "--prompt", "a red house", "--negative", "a blue house", "--guidance", "1"),
-     "--negative has no effect at --guidance 1"),
+     "--negative with --guidance 1 draws 'a red house' as if"),
     (("--checkpoint", "crayons", "--prompt", "a red house", "--negative", "a blue house", "--guidance", "0"),
-     "--negative has no effect at --guidance 0"),
+     "--negative with --guidance 0 draws the negative prompt"),
 ])
 def test_options_that_do_not_apply_are_refused_in_one_sentence(refuse_first, capsys, args, expected):
     assert expected in refused(capsys, *args)
