@@ -1,16 +1,22 @@
 """Check your exercises: run a lesson notebook from top to bottom and list which exercises pass.
 
     python3 course.py check notebooks/01_picture_to_static.ipynb      (or: python -m course_utils.grade ...)
+    python3 course.py check notebooks/06_straight_paths.ipynb --exercise 6.2    (one exercise, in seconds)
 
 Save the notebook first: the grader reads the file, not your open kernel. A path is read from the
 folder you are in. It runs the lesson with the short training of the course's tests (the checks are the
 point here, not the pictures): from 10 s (Lesson 0) to a few minutes (Lessons 2 and 3) on a 2-core CPU.
+``--exercise 6.2`` (or ``--exercise euler_step``) checks that one exercise only, as in point 5 below,
+without running the notebook: a few seconds. ``--full`` runs the lesson's full training (each lesson then
+allows its cells ``FULL_CELL_TIMEOUT``, ten times its training on an idle 2-core CPU).
 
 How it works (not essential on first read):
 
 1. **The exercises come from the course, not from your copy.** The grader finds which lesson your
-   notebook is (by its file name, else by its content) and takes the list of exercises and the exact
-   text of each check cell from that lesson's source, ``notebooks/solutions/<lesson>.ipynb``.
+   notebook is (by its file name, unless its content is clearly another lesson's: a lesson saved under
+   another lesson's name is graded as the lesson it is, and the grader says so; a renamed copy by its
+   content) and takes the list of exercises and the exact text of each check cell from that lesson's
+   source, ``notebooks/solutions/<lesson>.ipynb``.
 2. **It grades a copy.** In a temporary copy, written next to your notebook as ``.grading-<name>``
    (so relative paths such as ``runs/...`` work, and deleted afterwards, also on Ctrl-C):
    - each exercise cell is found by the function it defines (tags do not matter);
@@ -28,10 +34,38 @@ How it works (not essential on first read):
    one fresh kernel; a cell that raises fails), with ``COURSE_CHECKS=strict`` so that a failing check
    raises, and ``MPLBACKEND=Agg``. This module is also the small pytest plugin (``-p course_utils.grade``)
    that reports each cell as it starts and ends, for the progress line, and notices a dead kernel
-   at once (nbval would wait for the cell time limit).
+   at once (nbval would wait for the cell time limit). pytest runs in a process session of its own:
+   Ctrl-C reaches the grader alone, which stops pytest, the kernel and whatever they started at once
+   (whatever the kernel is doing), removes the copy and says so in one line (exit code 130).
 4. **It reports one line per exercise**, one line per other cell that failed, a cell that ran longer
-   than the per-cell limit (``--cell-timeout``, 300 s by default) or stopped the kernel in one line,
-   and bad input (not a notebook, not a lesson) in one line with exit code 2.
+   than the per-cell limit (``--cell-timeout``, 300 s by default; it must be a number above 0) or stopped
+   the kernel in one line, and bad input (not a notebook, not a lesson) in one line with exit code 2.
+5. **Each exercise's verdict comes from code the notebook cannot reach.** Code in a notebook runs in the
+   same kernel as its check cell: it can set ``COURSE_CHECKS=soft``, replace ``torch.allclose`` or a
+   check, and a stub "passes". So each exercise is also checked in a fresh Python process
+   (``python -I``, ``COURSE_CHECKS=strict``, ``MPLBACKEND=Agg``, in your notebook's folder), which:
+   - imports torch, numpy and the course, and takes the course's check function, before any of your code;
+   - runs the lesson's first cell as the course wrote it (IPython lines such as ``%matplotlib`` left out),
+     and the course's own definitions your exercise cells use but do not define (Lesson 4's ``dct2``),
+     found by reading the cells (definitions, imports and assignments only: no plots, no training);
+   - runs your exercise cells, from your saved notebook: the earlier exercises of the lesson, then this
+     one (Lesson 5's ``guided_sample_loop`` uses your ``guided_eps``); a helper you defined in a cell of
+     your own above the exercise is taken too;
+   - notes every attribute of the torch, numpy and course modules (and ``math``, ``re``, ``os``,
+     ``builtins``, ``os.environ``, the code, defaults and closure of their functions, the methods of
+     ``torch.Tensor`` and ``torch.nn.Module``) before your code runs, compares after it and after the
+     check: anything replaced makes the exercise *not yet*, saying what (the libraries' own private data,
+     such as torch's set of safe globals while it loads a checkpoint, is not counted);
+   - says *not yet* when your function hands the work to the course's function of the same name (the one
+     the check compares with): an import ``from course_utils... import <name>``, a name bound to that very
+     function (``course_drop_labels``), or ``cu.<name>`` / ``course_utils.<module>.<name>``. This reads your
+     exercise cell only; it does not follow your calls into other functions;
+   - prints the verdict on a line that starts with a random nonce it got on stdin: a print in your code
+     cannot fake it, and a process that dies or exits early gives no verdict, which is *not yet*.
+   The exercise's verdict is this one, and *not yet* also when its cells failed in the notebook run (with
+   that run's message). This guards against code that changes the check's world by mistake or by a
+   shortcut, not against deliberate attacks on the interpreter (ctypes, reading the nonce from memory):
+   it is a course's grader, not a sandbox.
 
 Exit code: 0 when every exercise passes and nothing else fails, 1 otherwise, 2 for bad input, 130 on Ctrl-C.
 """

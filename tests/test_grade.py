@@ -390,12 +390,18 @@ def learner(lesson: str, function: str, source: str | None = None, append: str =
     return nb
 
 
+WRONG = {  # answers that are wrong but of the right type and shape, for the tampering below to make them "pass"
+    "drop_labels": "def drop_labels(labels, null_label, p, generator):\n    return labels.clone()",
+    "mean_word_vector": "def mean_word_vector(ids, table):\n    return table[ids].mean(dim=1)",
+    "euler_step": "def euler_step(x, v, t, t_next):\n    return x + (t - t_next) * v",
+    "to_model_range": "def to_model_range(pixels):\n    return pixels / 255",
+}
 TAMPERING = [  # (lesson, exercise, its function, a line in the exercise cell, what the grader must say)
     (LESSON, "0.1", "to_model_range", 'import os\nos.environ["COURSE_CHECKS"] = "soft"',
      "changes os.environ['COURSE_CHECKS']"),
     (L5, "5.2", "guided_eps", "checks.check_guided_eps = lambda fn: None",
      "replaces course_utils.checks.check_guided_eps"),
-    (L5, "5.1", "drop_labels", "checks.lesson5.drop_labels = lambda labels, null_label, p, generator: None",
+    (L5, "5.1", "drop_labels", "checks.lesson5.drop_labels = lambda labels, null_label, p, generator: labels.clone()",
      "replaces course_utils.checks.lesson5.drop_labels"),
     (L7, "7.2", "mean_word_vector", "checks.lesson7._compare = lambda *a, **k: None",
      "replaces course_utils.checks.lesson7._compare"),
@@ -414,8 +420,10 @@ TAMPERING = [  # (lesson, exercise, its function, a line in the exercise cell, w
 @pytest.mark.parametrize("lesson,number,function,line,said", TAMPERING,
                          ids=[f"{t[1]}-{t[3].split('=')[0].split(chr(10))[-1].strip()}" for t in TAMPERING])
 def test_a_check_that_was_tampered_with_never_passes(lesson, number, function, line, said, tmp_path: Path):
-    """Each of these made a stub pass before: the check cell ran in the notebook's kernel, after the line."""
-    write(learner(lesson, function, append=line), tmp_path, lesson)
+    """A wrong answer (or the stub) and one line that changes the check's world. Run in one process as the
+    notebook's kernel runs them, the first four, 7.2, 6.2 (torch.allclose) and 6.3 (strict_mode) make the check
+    cell pass (measured); the others do not fool this check, and are caught all the same."""
+    write(learner(lesson, function, WRONG.get(function), append=line), tmp_path, lesson)
     rc, out = cli(lesson, "--exercise", number, cwd=tmp_path)
     assert rc == 1, out
     assert out[-1].split()[:3] == ["Exercise", number, function], out
