@@ -494,6 +494,7 @@ def _cell_result(ev: dict) -> CellResult:
 MAGIC = re.compile(r"^(\s*)([%!].*)$", re.M)  # IPython magics and shell lines (%matplotlib inline, !pip ...)
 TRUSTED_PREFIXES = ("torch", "numpy", "course_utils")  # modules whose attributes learner code must not replace
 TRUSTED_MODULES = ("math", "re", "os", "builtins")
+FRESH_STARTUP_LIMIT = 180  # s for the fresh process to import torch and the course and run the lesson's first cell
 _B = __import__("types").SimpleNamespace(**{n: getattr(__import__("builtins"), n) for n in (
     "callable", "dict", "getattr", "isinstance", "len", "list", "str", "tuple", "type", "vars", "zip")})
 # the builtins the tampering checks use, taken when this module is imported: before the learner's code runs
@@ -643,24 +644,34 @@ def fresh_verdict(job: FreshJob, folder: Path, timeout: float) -> str | None:
             "from course_utils.grade import _fresh_worker; _fresh_worker()")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COURSE_"))}
     env.update(COURSE_CHECKS="strict", MPLBACKEND="Agg", PYTHONHASHSEED="0")
-    with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen([sys.executable, "-I", "-c", boot], stdin=subprocess.PIPE, stdout=out,
-                                stderr=subprocess.STDOUT, cwd=folder, env=env, start_new_session=os.name != "nt")
+    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
+        log = Path(tmp) / "fresh.log"
+        with open(log, "ab") as out:  # appended to by the process, read here by name
+            proc = subprocess.Popen([sys.executable, "-I", "-c", boot], stdin=subprocess.PIPE, stdout=out,
+                                    stderr=subprocess.STDOUT, cwd=folder, env=env,
+                                    start_new_session=os.name != "nt")
         try:
-            proc.stdin.write(json.dumps({"nonce": nonce, **asdict(job)}).encode())
-            proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            _kill_tree(proc)
-            return f"its check (calling your `{job.function}` in a fresh process) ran longer than {timeout:g} s and " \
-                   "was stopped: is there an endless loop?"
+            try:
+                proc.stdin.write(json.dumps({"nonce": nonce, **asdict(job)}).encode())
+                proc.stdin.close()
+            except OSError:
+                pass
+            # the limit counts from when the learner's code starts: the imports take 5-20 s on a busy 2-core CPU
+            start, ready, ready_mark = time.monotonic(), None, f"{nonce}:ready".encode()
+            while proc.poll() is None:
+                now = time.monotonic()
+                if ready is None and ready_mark in log.read_bytes():
+                    ready = now
+                if ready is None and now - start > FRESH_STARTUP_LIMIT:
+                    return (f"the grader's fresh process for `{job.function}` did not get to your code within "
+                            f"{FRESH_STARTUP_LIMIT} s (a very busy machine?); run the check again")
+                if ready is not None and now - ready > timeout:
+                    return (f"its check (calling your `{job.function}` in a fresh process) ran longer than "
+                            f"{timeout:g} s and was stopped: is there an endless loop?")
+                time.sleep(0.05)
         finally:
-            _kill_tree(proc)  # Ctrl-C, or anything the learner's code left running
-        out.seek(0)
-        text = out.read().decode("utf-8", "replace")
+            _kill_tree(proc)  # a limit, Ctrl-C, or anything the learner's code left running
+        text = log.read_bytes().decode("utf-8", "replace")
     for line in reversed(text.splitlines()):
         if line.startswith(nonce + " "):
             verdict = line[len(nonce) + 1:]
@@ -863,6 +874,7 @@ def _fresh_worker() -> None:
     before = _snapshot(modules, classes)
     refs = [getattr(m, function) for n, m in modules.items() if n.startswith("course_utils")
             and not n.startswith("course_utils.checks") and callable(getattr(m, function, None))]
+    write(1, f"\n{nonce}:ready\n".encode())  # the time limit counts from here
     cells = job["learner"]
     for i, source in enumerate(cells):
         last = i == len(cells) - 1

@@ -544,3 +544,11 @@ def test_exercise_asks_for_one_that_exists(tmp_path: Path):
     rc, out = cli(LESSON, "--exercise", "0.2", cwd=tmp_path)
     assert rc == 2 and out == ["--exercise 0.2: Lesson 0 has no such exercise; its exercises are 0.1 "
                                "(to_model_range)"], out
+
+
+def test_an_endless_loop_in_the_exercise_is_stopped_in_exercise_mode(tmp_path: Path):
+    """The limit counts from the learner's code, not from the fresh process's imports (5-20 s on a busy CPU)."""
+    write(learner(LESSON, "to_model_range", "def to_model_range(pixels):\n    while True:\n        pass"), tmp_path)
+    rc, out = cli(LESSON, "--exercise", "0.1", "--cell-timeout", "3", cwd=tmp_path)
+    assert rc == 1 and out[-1].endswith("not yet: its check (calling your `to_model_range` in a fresh process) ran "
+                                        "longer than 3 s and was stopped: is there an endless loop?"), out
