@@ -690,12 +690,26 @@ def _kill_tree(proc: subprocess.Popen) -> None:
         subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True)
         proc.wait()
         return
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None  # a second Ctrl-C waits for this
+    try:
+        _kill_all(proc)
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _kill_all(proc: subprocess.Popen) -> None:
+    """POSIX: stop ``proc``, list its descendants (``ps``), kill each one's process group (or the process)."""
     try:
         os.kill(proc.pid, signal.SIGSTOP)  # it starts nothing more while its children are listed
     except ProcessLookupError:
         pass
-    table = subprocess.run(["ps", "-A", "-o", "pid=", "-o", "ppid=", "-o", "args="], capture_output=True,
-                           text=True).stdout.splitlines()
+    try:
+        table = subprocess.run(["ps", "-A", "-o", "pid=", "-o", "ppid=", "-o", "args="], capture_output=True,
+                               text=True).stdout.splitlines()
+    except OSError:  # no ps: its own process group at least (the kernel then ends when it sees its parent gone)
+        table = []
     children: dict[int, list[tuple[int, str]]] = {}
     for row in table:
         parts = row.split(None, 2)
