@@ -71,6 +71,20 @@ def cli(*args: str, cwd: Path) -> tuple[int, list[str]]:
     return proc.returncode, [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
 
 
+def in_process(*args: str, cwd: Path, capsys) -> tuple[int, list[str]]:
+    """``grader.main`` in this process (torch is imported already: about 5 s less a call than ``cli`` on a busy
+    2-core machine); the fresh process per exercise is started all the same. Paths are made absolute."""
+    args = tuple(str(cwd / a) if a.endswith(".ipynb") else a for a in args)
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        rc = grader.main(list(args))
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    out = capsys.readouterr()
+    lines = [ln for ln in (out.out + out.err).splitlines() if ln.strip()]
+    return rc, [ln.replace(str(cwd) + "/", "") for ln in lines]
+
+
 def no_copy_left(folder: Path) -> None:
     assert not list(folder.glob(".grading-*")), "the grader left its copy behind"
 
@@ -420,22 +434,22 @@ TAMPERING = [  # (lesson, exercise, its function, a line in the exercise cell, w
 
 @pytest.mark.parametrize("lesson,number,function,line,said", TAMPERING,
                          ids=[f"{t[1]}-{t[3].split('=')[0].split(chr(10))[-1].strip()}" for t in TAMPERING])
-def test_a_check_that_was_tampered_with_never_passes(lesson, number, function, line, said, tmp_path: Path):
+def test_a_check_that_was_tampered_with_never_passes(lesson, number, function, line, said, tmp_path: Path, capsys):
     """A wrong answer (or the stub) and one line that changes the check's world. Run in one process as the
     notebook's kernel runs them, the first four, 7.2, 6.2 (torch.allclose) and 6.3 (strict_mode) make the check
     cell pass (measured); the others do not fool this check, and are caught all the same."""
     write(learner(lesson, function, WRONG.get(function), append=line), tmp_path, lesson)
-    rc, out = cli(lesson, "--exercise", number, cwd=tmp_path)
+    rc, out = in_process(lesson, "--exercise", number, cwd=tmp_path, capsys=capsys)
     assert rc == 1, out
     assert out[-1].split()[:3] == ["Exercise", number, function], out
     assert f"not yet: your exercise cell {said}; the grader does not count a check it cannot trust" in out[-1], out
 
 
-def test_tampering_while_the_check_runs_is_caught(tmp_path: Path):
+def test_tampering_while_the_check_runs_is_caught(tmp_path: Path, capsys):
     source = ("def euler_step(x, v, t, t_next):\n    import torch\n    torch.allclose = lambda *a, **k: True\n"
               "    return x")
     write(learner(L6, "euler_step", source), tmp_path, L6)
-    rc, out = cli(L6, "--exercise", "euler_step", cwd=tmp_path)
+    rc, out = in_process(L6, "--exercise", "euler_step", cwd=tmp_path, capsys=capsys)
     assert rc == 1 and "not yet: your code replaces torch.allclose while its check ran" in out[-1], out
 
 
@@ -452,16 +466,16 @@ CALLS_THE_COURSE = [
 
 
 @pytest.mark.parametrize("lesson,number,source,said", CALLS_THE_COURSE, ids=["alias", "import", "attribute"])
-def test_calling_the_course_s_own_function_is_not_an_answer(lesson, number, source, said, tmp_path: Path):
+def test_calling_the_course_s_own_function_is_not_an_answer(lesson, number, source, said, tmp_path: Path, capsys):
     function = source.split("(")[0].removeprefix("def ")
     write(learner(lesson, function, source), tmp_path, lesson)
-    rc, out = cli(lesson, "--exercise", number, cwd=tmp_path)
+    rc, out = in_process(lesson, "--exercise", number, cwd=tmp_path, capsys=capsys)
     assert rc == 1 and f"not yet: {said}, instead of computing it: write it yourself" in out[-1], out
 
 
 @pytest.mark.parametrize("lesson,number", [("04_static_to_picture.ipynb", "4.3"), (L5, "5.3"), (L7, "7.1"),
                                            (L6, "6.2")], ids=["dct2-helper", "earlier-exercise", "re", "own-helper"])
-def test_a_right_answer_passes_on_its_own(lesson, number, tmp_path: Path):
+def test_a_right_answer_passes_on_its_own(lesson, number, tmp_path: Path, capsys):
     """--exercise runs the exercise cell with what it needs: the course's helpers (Lesson 4's dct2), the learner's
     earlier exercises (Lesson 5's guided_eps), its own imports (Lesson 7's re) and the learner's own helpers."""
     nb = nbformat.read(SOLUTIONS / lesson, as_version=4)
@@ -471,11 +485,11 @@ def test_a_right_answer_passes_on_its_own(lesson, number, tmp_path: Path):
         nb.cells.insert(nb.cells.index(cell), nbformat.v4.new_code_cell(
             "def step_size(t, t_next):\n    return t_next - t"))
     write(nb, tmp_path, lesson)
-    rc, out = cli(lesson, "--exercise", number, cwd=tmp_path)
+    rc, out = in_process(lesson, "--exercise", number, cwd=tmp_path, capsys=capsys)
     assert rc == 0 and out[-1].split()[-1] == "passed", out
 
 
-def test_the_full_run_uses_the_fresh_verdict(tmp_path: Path):
+def test_the_full_run_uses_the_fresh_verdict(tmp_path: Path, capsys):
     """The notebook's own check cell passes (soft mode prints and returns), the fresh process does not."""
     nb = stub()
     cell = next(c for c in nb.cells if EXERCISE_TAG in tags(c))
@@ -521,9 +535,9 @@ def test_full_gives_each_lesson_its_own_cell_limit(monkeypatch, tmp_path: Path, 
     capsys.readouterr()
 
 
-def test_a_lesson_saved_under_another_lesson_s_name_is_graded_as_what_it_is(tmp_path: Path):
+def test_a_lesson_saved_under_another_lesson_s_name_is_graded_as_what_it_is(tmp_path: Path, capsys):
     write(learner(L6, "euler_step"), tmp_path, L5)
-    rc, out = cli(L5, "--exercise", "6.2", cwd=tmp_path)
+    rc, out = in_process(L5, "--exercise", "6.2", cwd=tmp_path, capsys=capsys)
     assert rc == 1, out
     assert out[1] == (f"  note: this is Lesson 6's notebook ({L6}) saved as {L5}, Lesson 5's name: it is graded as "
                       "Lesson 6"), out
@@ -540,16 +554,16 @@ def test_a_lesson_saved_under_another_lesson_s_name_is_graded_as_what_it_is(tmp_
     assert grader.find_lesson(tmp_path / L5, empty).name == L5  # nothing to tell by: its name decides
 
 
-def test_exercise_asks_for_one_that_exists(tmp_path: Path):
+def test_exercise_asks_for_one_that_exists(tmp_path: Path, capsys):
     write(stub(), tmp_path)
-    rc, out = cli(LESSON, "--exercise", "0.2", cwd=tmp_path)
+    rc, out = in_process(LESSON, "--exercise", "0.2", cwd=tmp_path, capsys=capsys)
     assert rc == 2 and out == ["--exercise 0.2: Lesson 0 has no such exercise; its exercises are 0.1 "
                                "(to_model_range)"], out
 
 
-def test_an_endless_loop_in_the_exercise_is_stopped_in_exercise_mode(tmp_path: Path):
+def test_an_endless_loop_in_the_exercise_is_stopped_in_exercise_mode(tmp_path: Path, capsys):
     """The limit counts from the learner's code, not from the fresh process's imports (5-20 s on a busy CPU)."""
     write(learner(LESSON, "to_model_range", "def to_model_range(pixels):\n    while True:\n        pass"), tmp_path)
-    rc, out = cli(LESSON, "--exercise", "0.1", "--cell-timeout", "3", cwd=tmp_path)
+    rc, out = in_process(LESSON, "--exercise", "0.1", "--cell-timeout", "3", cwd=tmp_path, capsys=capsys)
     assert rc == 1 and out[-1].endswith("not yet: its check (calling your `to_model_range` in a fresh process) ran "
                                         "longer than 3 s and was stopped: is there an endless loop?"), out
