@@ -14,7 +14,7 @@ import numbers
 
 import torch
 
-from ._validate import as_float_tensor, check_timestep_scalar
+from ._validate import as_float_tensor, check_finite, check_timestep_scalar
 from .scheduler import NoiseScheduler, SchedulerOutput, _randn_like, check_variance_noise
 
 
@@ -45,6 +45,8 @@ class DDIMScheduler(NoiseScheduler):
         x_t = as_float_tensor(sample, "sample")
         if eps.shape != x_t.shape:
             raise ValueError(f"model_output must have the shape of sample {tuple(x_t.shape)}, got {tuple(eps.shape)}.")
+        check_finite(x_t, "sample")
+        check_finite(eps, "model_output")
         t = check_timestep_scalar(timestep, self.num_train_timesteps)
         if variance_noise is not None:
             variance_noise = check_variance_noise(variance_noise, x_t)

@@ -15,6 +15,7 @@ import torch
 
 import course_utils as cu
 from course_utils import crayons
+from course_utils.ddim import DDIMScheduler
 from course_utils.flow import FlowMatchScheduler, euler_step, flow_matching_loss
 from course_utils.forward import BlurToStatic
 
@@ -201,6 +202,8 @@ def test_nan_and_inf_are_refused_by_the_steps(value):
     flow.set_timesteps(4)
     noise = cu.NoiseScheduler(100)
     blur = BlurToStatic(cu.NoiseScheduler(100))
+    ddim = DDIMScheduler(100)
+    ddim.set_timesteps(4)  # 75, 50, 25, 0
     calls = [
         ("model_output", lambda: flow.step(_bad(x, value), flow.timesteps[0], x)),
         ("sample", lambda: flow.step(x, flow.timesteps[0], _bad(x, value))),
@@ -212,6 +215,8 @@ def test_nan_and_inf_are_refused_by_the_steps(value):
         ("variance_noise", lambda: noise.step(x, 99, x, variance_noise=_bad(x, value))),
         ("model_output", lambda: noise.step(_bad(x, value), 99, x)),
         ("sample", lambda: noise.step(x, 99, _bad(x, value))),
+        ("model_output", lambda: ddim.step(_bad(x, value), 75, x)),
+        ("sample", lambda: ddim.step(x, 75, _bad(x, value))),
         ("sample", lambda: noise.predict_x0(_bad(x, value), x, 5)),
         ("model_output", lambda: noise.predict_x0(x, _bad(x, value), 5)),
         ("sample", lambda: blur.predict_x0(_bad(x, value), x, 5)),
