@@ -171,3 +171,34 @@ def test_one_dtype_rule():
     with pytest.raises(checks.ExerciseFailed, match="returned None"):
         core._want_tensor("Ex", None)
     core._compare("Ex", x.double(), x, {}, "")  # without dtype= the values alone are compared
+
+
+def _always_equal_class():
+    import torch
+
+    class _Eq(torch.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            if getattr(func, "__name__", "") in ("allclose", "equal"):
+                return True
+            return super().__torch_function__(func, types, args, kwargs or {})
+
+    return _Eq
+
+
+@pytest.mark.parametrize("exercise", ["euler_step", "mean_word_vector"])
+def test_a_tensor_subclass_that_fakes_comparisons_fails(monkeypatch, exercise):
+    """A subclass whose torch.allclose / torch.equal return True would pass any comparison: the core refuses it."""
+    import torch
+
+    from course_utils.checks import lesson6, lesson7
+
+    eq = _always_equal_class()
+    monkeypatch.setenv("COURSE_CHECKS", "strict")
+    if exercise == "euler_step":
+        check, cheat = lesson6.check_euler_step, lambda x, v, t, t_next: (x * 0).as_subclass(eq)
+    else:
+        check = lesson7.check_mean_word_vector
+        cheat = lambda ids, table: torch.zeros(ids.shape[0], table.shape[1], dtype=table.dtype).as_subclass(eq)  # noqa: E731
+    with pytest.raises(core.ExerciseFailed, match="expected a plain torch.Tensor, got a subclass _Eq"):
+        check(cheat)

@@ -16,7 +16,9 @@ matches. The stand-in models record what the learner's code asks them.
 The contract every check tests, one rule for every lesson (so that a passing check means the later
 cells that use the learner's function work):
 
-- A tensor where the exercise says tensor (not a list, a number or a numpy array).
+- A tensor where the exercise says tensor (not a list, a number or a numpy array), and exactly a torch.Tensor:
+  a subclass could redefine torch.allclose or torch.equal (``__torch_function__``) and pass any comparison, so
+  ``_call`` refuses one (``_refuse_subclass``) and the stand-in models read their inputs as plain tensors.
 - Float tensors out have the dtype of the float tensors in: float32 in the lessons' exercises (the
   models are float32), float64 where the exercise hands float64 in (Lesson 4's DCT). ``_compare(...,
   dtype=torch.float32)`` and ``_want_dtype`` say so in one sentence; a float64 result would otherwise
@@ -138,7 +140,28 @@ def _call(exercise: str, fn: Callable, *args, hints: dict[type, str] | None = No
         if b is not None and not torch.equal(a, b):
             _fail(exercise, "your function changed one of its inputs in place (an operation ending in _, like "
                             "mul_ or add_, or an assignment into it). Compute a new tensor instead.")
+    _refuse_subclass(exercise, out)
     return out
+
+
+def _refuse_subclass(exercise: str, out) -> None:
+    """Fail if ``out`` is, or holds (in a tuple, list or dict), a subclass of torch.Tensor.
+
+    A subclass can redefine torch.allclose or torch.equal (``__torch_function__``) and so pass any comparison:
+    every tensor a learner's function returns must be exactly a torch.Tensor before a check compares it.
+    """
+    items = out.values() if isinstance(out, dict) else out if isinstance(out, tuple | list) else (out,)
+    for item in items:
+        if isinstance(item, torch.Tensor) and type(item) is not torch.Tensor:
+            _fail(exercise, f"expected a plain torch.Tensor, got a subclass {type(item).__name__}: return an ordinary "
+                            "tensor (a subclass can change what torch functions do with it).")
+        if isinstance(item, tuple | list | dict) and item is not out:
+            _refuse_subclass(exercise, item)
+
+
+def _plain(x):
+    """A tensor a learner's code handed to a stand-in model, as a plain torch.Tensor (anything else as it is)."""
+    return x.as_subclass(torch.Tensor) if isinstance(x, torch.Tensor) and type(x) is not torch.Tensor else x
 
 
 def _want_tensor(exercise: str, got, what: str = "your function") -> torch.Tensor:
@@ -148,6 +171,7 @@ def _want_tensor(exercise: str, got, what: str = "your function") -> torch.Tenso
     if not isinstance(got, torch.Tensor):
         _fail(exercise, f"{what} returned {type(got).__name__!r}, expected a torch.Tensor: later cells call tensor "
                         "methods on it (torch.tensor(...) turns a list into one).")
+    _refuse_subclass(exercise, got)
     return got
 
 
@@ -166,6 +190,7 @@ def _want_dtype(exercise: str, got, dtype: torch.dtype, why: str = "") -> None:
 
 def _same_twice(exercise: str, first, second, what: str) -> None:
     """Fail if two calls with the same inputs gave different tensors: the function drew its own randomness."""
+    _refuse_subclass(exercise, (first, second))
     if isinstance(first, torch.Tensor) and isinstance(second, torch.Tensor) and first.shape == second.shape \
             and not torch.equal(first, second):
         _fail(exercise, f"two calls with the same inputs gave different results: your function draws its own random "
@@ -181,15 +206,19 @@ def _compare(
     *,
     atol: float = 1e-5,
     dtype: torch.dtype | None = None,
+    part: str | None = None,
 ) -> None:
     """Pass if ``got`` matches ``expected``; otherwise name the mistake whose output ``got`` matches.
 
-    ``dtype``: the dtype the result must have (the inputs'), checked after the shape.
+    ``dtype``: the dtype the result must have (the inputs'), checked after the shape. ``part``: the name of the
+    part of a larger result that ``got`` is (the variance of ``mean, var``, say); then an all-zero ``got`` is named
+    as that part, not taken for the stub (the caller tells the stub, all of the result zero, apart).
     """
     if got is None:
         _fail(exercise, "your function returned None: replace the stub's None with your code (and keep the `return`).")
     if not isinstance(got, torch.Tensor):
         _fail(exercise, f"expected a torch.Tensor, got {type(got).__name__}.")
+    _refuse_subclass(exercise, got)
     if tuple(got.shape) != tuple(expected.shape):
         _fail(exercise, f"expected shape {tuple(expected.shape)}, got {tuple(got.shape)}. {hint}")
     if dtype is not None:
@@ -205,6 +234,8 @@ def _compare(
         if torch.allclose(got, wrong.to(torch.float64), atol=atol, rtol=1e-4):
             _fail(exercise, message)
     if float(got.abs().max()) == 0.0:
+        if part is not None:
+            _fail(exercise, f"your {part} is all zeros, while the rest of your result is not: {hint}")
         _fail(exercise, f"the result is all zeros: is the exercise still the stub? {hint}")
     err = float((got - expected).abs().max())
     _fail(exercise, f"values differ from the expected ones by up to {err:.3g}. {hint}")
@@ -220,6 +251,7 @@ class _Recorder(torch.nn.Module):
         self.scale = torch.nn.Parameter(torch.tensor(0.5))  # so that a correct loss carries a gradient
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        x_t, t = _plain(x_t), _plain(t)
         self.calls.append((x_t.detach().clone(), t.detach().clone() if isinstance(t, torch.Tensor) else t))
         t_ = t.float() if isinstance(t, torch.Tensor) else torch.tensor(float(t))
         return self.scale * x_t + 1e-3 * t_.reshape(-1, *([1] * (x_t.ndim - 1)))
@@ -236,6 +268,7 @@ class _StepRecorder(torch.nn.Module):
         self.batch: list[int] = []
 
     def forward(self, x, t):
+        x, t = _plain(x), _plain(t)
         self.seen.append(t.detach().clone() if isinstance(t, torch.Tensor) else t)
         self.batch.append(int(x.shape[0]) if isinstance(x, torch.Tensor) and x.ndim else -1)
         t_ = torch.as_tensor(t, dtype=torch.float32).reshape(-1, *([1] * (x.ndim - 1)))
@@ -244,7 +277,7 @@ class _StepRecorder(torch.nn.Module):
 
 
 def _compare_steps(exercise: str, cases: list[tuple], hint: str, *, atol: float = 1e-5,
-                   dtype: torch.dtype | None = None) -> None:
+                   dtype: torch.dtype | None = None, part: str | None = None) -> None:
     """``_compare`` over several inputs (``cases``: (got, expected, mistakes) each), naming a mistake that fits all.
 
     Two mistakes can give the same numbers on one input (at a timestep where beta_t and beta_tilde nearly
@@ -254,6 +287,8 @@ def _compare_steps(exercise: str, cases: list[tuple], hint: str, *, atol: float 
         return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(
             a.detach().to("cpu", torch.float64), b.to(torch.float64), atol=atol, rtol=1e-4)
 
+    for got, _, _ in cases:
+        _refuse_subclass(exercise, got)
     if dtype is not None:
         for got, expected, _ in cases:  # the type and shape first, then the dtype, then the values
             if isinstance(got, torch.Tensor) and got.shape == expected.shape:
@@ -265,4 +300,4 @@ def _compare_steps(exercise: str, cases: list[tuple], hint: str, *, atol: float 
     for message, wrong in mistakes.items():
         if close(got, wrong) and all(close(g, m[message]) for g, _, m in cases if message in m):
             _fail(exercise, message)
-    _compare(exercise, got, expected, mistakes, hint, atol=atol, dtype=dtype)
+    _compare(exercise, got, expected, mistakes, hint, atol=atol, dtype=dtype, part=part)

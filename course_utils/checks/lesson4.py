@@ -202,10 +202,14 @@ def check_posterior(fn: Callable, ex: str) -> None:
               "(eq. 4.3-4.4).")
     hint_m = ("mean = (alpha_ts sigma_s^2 / sigma_t^2) u_t + (alpha_s sigma2_ts / sigma_t^2) u0_hat, alpha_ts = "
               "alpha_t / alpha_s (eq. 4.3).")
+    def zeros(x) -> bool:
+        return isinstance(x, torch.Tensor) and x.numel() > 0 and float(x.detach().abs().max()) == 0.0
+
+    stub = all(zeros(v) for v, _, _ in var_cases) and all(zeros(m_) for m_, _, _ in mean_cases)  # all the stub's
     _compare_steps(ex, [(v, e, {"var: " + k: w for k, w in m.items()}) for v, e, m in var_cases], "var: " + hint_v,
-                   atol=1e-8)
+                   atol=1e-8, part=None if stub else "var")
     _compare_steps(ex, [(m_, e, {"mean: " + k: w for k, w in m.items()}) for m_, e, m in mean_cases],
-                   "mean: " + hint_m, atol=1e-8, dtype=torch.float64)
+                   "mean: " + hint_m, atol=1e-8, dtype=torch.float64, part=None if stub else "mean")
     _passed(ex, "mean and variance match the posterior per frequency for jumps of 1 to 50 steps and the last step "
                 "(s = -1).")
 

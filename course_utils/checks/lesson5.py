@@ -15,7 +15,18 @@ import torch
 
 from ..guidance import drop_labels, guided_eps
 from ..scheduler import NoiseScheduler
-from .core import _call, _compare, _compare_steps, _fail, _passed, _same_twice, _want_dtype, _want_tensor, exercise
+from .core import (
+    _call,
+    _compare,
+    _compare_steps,
+    _fail,
+    _passed,
+    _plain,
+    _same_twice,
+    _want_dtype,
+    _want_tensor,
+    exercise,
+)
 
 _NULL = 10  # the checks use 10 classes, as the lesson's digits
 
@@ -111,14 +122,17 @@ class _CondRecorder(torch.nn.Module):
         self.w = torch.nn.Parameter(torch.tensor(0.3))
         self.asked: list = []
         self.times: list[int] = []  # the timestep of each call, in order
+        self.rows: list[int] = []  # the number of examples of each call, in order
 
     def forward(self, x, t, y=None):
+        x, t, y = _plain(x), _plain(t), _plain(y)
         n = x.shape[0]
         if not isinstance(t, torch.Tensor) or t.shape != (n,):  # as the course's models refuse it
             shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
             raise ValueError(f"t must hold one timestep per example, shape ({n},), got {shape}: the lesson's models "
                              "refuse one number for the batch, so pass torch.full((n,), t).")
         self.times.append(int(torch.as_tensor(t).reshape(-1)[0]))
+        self.rows.append(n)
         if y is None:
             y = torch.full((n,), _NULL, dtype=torch.long)
         self.asked.append(y.detach().clone() if isinstance(y, torch.Tensor) else y)
@@ -168,7 +182,8 @@ def check_guided_sample_loop(fn: Callable, ex: str) -> None:
         if not (flat == _NULL).any():
             _fail(ex, "the model was never asked without the label (the null label, model.num_classes): guidance "
                       "needs both eps(x_t, y) and eps(x_t, null) at every step.")
-        if not any(torch.equal(a.reshape(-1)[:5], labels) or torch.equal(a.reshape(-1), labels) for a in asked):
+        n = labels.shape[0]  # the labels may sit anywhere in a batch of both questions, torch.cat([null, labels])
+        if not any(torch.equal(a.reshape(-1)[k:k + n], labels) for a in asked for k in range(0, a.numel(), n)):
             _fail(ex, "the model was never told the labels asked for: call model(x, t_batch, labels).")
         seen = list(dict.fromkeys(model.times))  # the timesteps asked about, in order
         if seen == want[::-1]:
@@ -178,6 +193,12 @@ def check_guided_sample_loop(fn: Callable, ex: str) -> None:
         if seen != want:
             _fail(ex, f"the model was asked at the timesteps {seen}, expected scheduler.timesteps, {want}: one step "
                       "per entry, in order.")
+        per_step = {t: sum(r for r, s in zip(model.rows, model.times, strict=True) if s == t) for t in seen}
+        odd = next(((t, k) for t, k in per_step.items() if k != 2 * n), None)
+        if odd is not None:
+            _fail(ex, f"at timestep {odd[0]} the model was asked about {odd[1]} examples for {n} samples: guidance "
+                      f"asks it twice per example and step (with the label and with the null label), {2 * n} in all, "
+                      "in two calls or one batched call; no more.")
         if tuple(got.shape) == (5, *shape) and got.dtype == torch.float64:
             _fail(ex, "your samples are float64, expected float32 like the static they start from: a float64 eps "
                       "(from your guided_eps? then Exercise 5.2 fails too) makes the scheduler draw its noise in "

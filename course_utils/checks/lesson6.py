@@ -167,7 +167,10 @@ class _Velocity:
 def check_heun_step(fn: Callable, ex: str) -> None:
     """Exercise 6.3: one Heun step (Lesson 6, eq. 6.5), Euler's on the last step to t = 0."""
     cases = []
-    for x, t, t_next in _cases():
+    g = torch.Generator().manual_seed(63)
+    small = [(torch.randn(4, 1, 8, 8, generator=g), t, t_next) for t, t_next in ((0.06, 0.03), (0.02, 0.01))]
+    heun_seen = False  # a step before this one, not onto t = 0, took Heun's two slopes
+    for x, t, t_next in _cases() + small:  # small steps close to 0 last: only t_next == 0 is an Euler step
         velocity = _Velocity()
         got = _call(ex, fn, velocity, x.clone(), t, t_next)
         calls = list(velocity.calls)
@@ -190,8 +193,14 @@ def check_heun_step(fn: Callable, ex: str) -> None:
         elif len(calls) == 1:
             if got is not None and isinstance(got, torch.Tensor) and got.shape == x.shape \
                     and torch.allclose(got.double(), x_e.double(), atol=1e-5):
+                if heun_seen:
+                    _fail(ex, f"the step from t = {t} to t_next = {t_next} is Euler's alone: only the step that "
+                              "lands on t = 0 is an Euler step, every other one (however close to 0) takes Heun's "
+                              "correction; check `if t_next == 0`, not a threshold.")
                 _fail(ex, "that is Euler's step: Heun then takes the slope where Euler landed, at (x_euler, t_next), "
                           "and steps from x with the average of the two slopes (eq. 6.5).")
+        if t_next != 0 and len(calls) == 2:
+            heun_seen = True
         v_e = f(x_e, t_next)
         mistakes = {
             "the averaged slope at the wrong point: the second slope is taken where Euler's step landed, "

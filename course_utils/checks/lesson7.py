@@ -8,12 +8,13 @@ padding counted in the mean, a sum for a mean; guidance from the null prompt, or
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import torch
 
 from .. import crayons
-from .core import _call, _compare, _fail, _passed, _want_dtype, exercise
+from .core import _call, _compare, _fail, _passed, _refuse_subclass, _want_dtype, exercise
 
 
 def _ids(ex: str, got, length: int, prompt: str) -> list[int]:
@@ -92,7 +93,36 @@ def check_prompt_to_ids(fn: Callable, ex: str) -> None:
         _fail(ex, f"a 4-word prompt raised {type(err).__name__}; raise a ValueError: at most {L} words fit.")
     else:
         _fail(ex, f"'a red house boat' has 4 words but only {L} fit: raise a ValueError rather than cut it short.")
+    _other_vocab(ex, fn)
     _passed(ex, "lower case, letters only, padded with id 0 to 3 ids; unknown words and long prompts refused.")
+
+
+def _other_vocab(ex: str, fn: Callable) -> None:
+    """Another vocab (the same words, other ids, and new words) and another length, as later cells may pass."""
+    vocab = {"<pad>": 0, "<null>": 1, "a": 7, "red": 3, "house": 9, "big": 5, "dog": 2, "the": 8}
+    for prompt, length in (("a red house", 5), ("The big red dog.", 5), ("a big dog", 3)):
+        words = re.findall(r"[a-z]+", prompt.lower())
+        expected = [vocab[w] for w in words] + [crayons.PAD_ID] * (length - len(words))
+        try:
+            got = fn(prompt, dict(vocab), length)
+        except NotImplementedError:
+            raise
+        except Exception as err:  # noqa: BLE001
+            _fail(ex, f"{prompt!r} with vocab={vocab} and length={length} raised {type(err).__name__} "
+                      f"({str(err)[:60]!r}), though every word is in that vocab and fits: use the vocab and the length "
+                      "given as arguments (later cells pass other ones), not crayons' own vocabulary or 3.")
+        _refuse_subclass(ex, got)
+        if isinstance(got, torch.Tensor) and got.ndim == 1 and got.shape[0] == crayons.PROMPT_LENGTH != length:
+            _fail(ex, f"{prompt!r} with length={length} gave {crayons.PROMPT_LENGTH} ids: pad to the length given as "
+                      f"an argument, not to {crayons.PROMPT_LENGTH}.")
+        got = _ids(ex, got, length, prompt)
+        if got == expected:
+            continue
+        if got[:len(words)] == [crayons.WORD_TO_ID.get(w) for w in words]:
+            _fail(ex, f"{prompt!r} with another vocab {vocab} gave {got}, expected {expected}: you looked the words "
+                      "up in crayons' own vocabulary; use the vocab given as an argument.")
+        _fail(ex, f"{prompt!r} with vocab={vocab} and length={length}: expected the ids {expected}, got {got}. Look "
+                  "each lower-case word up in the vocab given and pad to the length given.")
 
 
 def _table() -> torch.Tensor:

@@ -35,6 +35,7 @@ WRONG_ANSWERS = {
         ("a_t, a_s = (1 - sigma_t**2).sqrt(), (1 - sigma_s**2).sqrt()\nalpha_ts = a_t / a_s\nsigma2_ts = sigma_t**2 - alpha_ts**2 * sigma_s**2\n" + _VAR.replace("sigma2_ts * sigma_s", "(sigma_t**2 - (alpha_t / alpha_s)**2 * sigma_s**2) * sigma_s") + "mean = (alpha_ts * sigma_s**2 / sigma_t**2) * u_t + (a_s * sigma2_ts / sigma_t**2) * u0_hat", "DDPM's mean"),
         ("alpha_ts = alpha_s / alpha_t\nsigma2_ts = sigma_t**2 - alpha_ts**2 * sigma_s**2\n" + _MEAN + "var = (sigma_t**2 - (alpha_t / alpha_s)**2 * sigma_s**2) * sigma_s**2 / sigma_t**2", "not alpha_s / alpha_t"),
         ("mean, var = None, None", "still None"),
+        ("mean, var = u0_hat * alpha_s, torch.zeros_like(alpha_t)", "your var is all zeros"),
     ],
     "blur_step": [
         (_IN + "u0_hat = (u_t - sigma_t * u_eps) / (1 - sigma_t**2).sqrt()\n" + _POSTERIOR + "x_prev = idct2(mean + var.sqrt() * dct2(z))", "a scalar alpha where a per-frequency one belongs"),

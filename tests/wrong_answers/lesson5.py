@@ -49,6 +49,7 @@ WRONG_ANSWERS = {
         (_LOOP_START.replace("torch.randn", "torch.rand") + _LOOP + "    eps = guided_eps(model(x, tt, null), model(x, tt, labels), w)\n" + _STEP, "uniform noise"),
         (_LOOP_START + _LOOP + "    eps = guided_eps(model(x, tt, null), model(x, tt, labels), w).double()\n" + _STEP, "samples are float64"),
         ("x = None", "returned None"),
+        (_LOOP_START + _LOOP + "    eps = guided_eps(model(x, tt, null), model(x, tt, labels), w)\n    unused = model(x, tt, labels)\n" + _STEP, "twice per example and step"),
     ],
 }
 
@@ -68,6 +69,10 @@ RIGHT_ANSWERS = {
         "n = labels.shape[0]\nx = torch.randn((n, *shape), generator=generator)\nnull = torch.full_like(labels, model.num_classes)\n"
         "for t in scheduler.timesteps:\n    tt = torch.full((2 * n,), int(t))\n    e_c, e_u = model(torch.cat([x, x]), tt, torch.cat([labels, null])).chunk(2)\n"
         "    x = scheduler.step(guided_eps(e_u, e_c, w), int(t), x, generator=generator).prev_sample",
+        # batched the other way round, [null, labels], with timesteps as tensors
+        "n = labels.shape[0]\nx = torch.randn(n, *shape, generator=generator)\nyy = torch.cat([torch.full_like(labels, model.num_classes), labels])\n"
+        "for t in scheduler.timesteps:\n    out = model(torch.cat([x, x]), torch.full((2 * n,), int(t)), yy)\n    e0, e1 = out.chunk(2)\n"
+        "    x = scheduler.step(guided_eps(e0, e1, w), t, x, generator=generator).prev_sample\nreturn x",
         # the null label as model(x, t) without y
         "n = labels.shape[0]\nx = torch.randn((n, *shape), generator=generator)\n"
         "for t in scheduler.timesteps.tolist():\n    tt = torch.full((n,), t)\n    eps = guided_eps(model(x, tt), model(x, tt, labels), w)\n"

@@ -9,6 +9,12 @@ _DRAW = "t = torch.rand(x0.shape[0], generator=generator)\neps = torch.randn(x0.
 _XT = "x_t = (1 - t_) * x0 + t_ * eps\n"
 _EULER = "v = velocity(x, t)\nx_euler = x + (t_next - t) * v\n"
 
+_SUBCLASS = (  # a tensor subclass whose torch.allclose / torch.equal always say True: the core refuses it
+    "class _Eq(torch.Tensor):\n    @classmethod\n    def __torch_function__(cls, func, types, args=(), kwargs=None):\n"
+    "        if getattr(func, '__name__', '') in ('allclose', 'equal'):\n            return True\n"
+    "        return super().__torch_function__(func, types, args, kwargs or {})\n"
+)
+
 WRONG_ANSWERS = {
     "flow_loss": [
         (_DRAW + _XT + "loss = ((model(x_t, t) - (x0 - eps)) ** 2).mean()", "the velocity's sign"),
@@ -35,6 +41,7 @@ WRONG_ANSWERS = {
         ("x_next = (t_next - t) * v", "add it to x"),
         ("x_next = x.double() + (t_next - t) * v.double()", "dtype float32"),
         ("x_next = None", "returned None"),
+        (_SUBCLASS + "x_next = (x * 0).as_subclass(_Eq)", "expected a plain torch.Tensor, got a subclass _Eq"),
     ],
     "heun_step": [
         (_EULER + "if t_next == 0:\n    return x_euler\nx_next = x + (t_next - t) * (v + velocity(x, t_next)) / 2", "at the wrong point"),
@@ -46,6 +53,7 @@ WRONG_ANSWERS = {
         (_EULER + "x_next = x_euler", "that is Euler's step"),
         ("v = velocity(x, t)\nx_euler = x + (t - t_next) * v\nif t_next == 0:\n    return x_euler\nx_next = x + (t - t_next) * (v + velocity(x_euler, t_next)) / 2", "dt's sign"),
         (_EULER + "if t_next == 0:\n    return x_euler\nx_next = x + (t_next - t) * (velocity(x, t) + velocity(x_euler, t_next)) / 2", "called velocity 3 times"),
+        (_EULER + "if t_next < 0.05:\n    return x_euler\nx_next = x + (t_next - t) * (v + velocity(x_euler, t_next)) / 2", "only the step that lands on t = 0 is an Euler step"),
         ("x_next = None", "returned None"),
     ],
 }
@@ -61,6 +69,7 @@ RIGHT_ANSWERS = {
         "x_next = (x.double() + (t_next - t) * v.double()).to(x.dtype)",
     ],
     "heun_step": [
+        "if t_next == 0:\n    return x + (t_next - t) * velocity(x, t)\nv = velocity(x, t)\nx_next = x + (t_next - t) * (v + velocity(x + (t_next - t) * v, t_next)) / 2",
         "dt = t_next - t\nv1 = velocity(x, t)\nif t_next == 0:\n    return x + dt * v1\nv2 = velocity(x + dt * v1, t_next)\nx_next = x + dt * 0.5 * (v1 + v2)",
     ],
 }

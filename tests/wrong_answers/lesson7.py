@@ -11,6 +11,12 @@ _CHECKS = (
     "if len(words) > length:\n    raise ValueError('too long')\n"
 )
 
+_SUBCLASS = (  # a tensor subclass whose torch.allclose / torch.equal always say True: the core refuses it
+    "class _Eq(torch.Tensor):\n    @classmethod\n    def __torch_function__(cls, func, types, args=(), kwargs=None):\n"
+    "        if getattr(func, '__name__', '') in ('allclose', 'equal'):\n            return True\n"
+    "        return super().__torch_function__(func, types, args, kwargs or {})\n"
+)
+
 WRONG_ANSWERS = {
     "prompt_to_ids": [
         ("words = re.findall(r'[a-zA-Z]+', prompt)\n" + _CHECKS + "ids = torch.tensor([vocab[w] for w in words] + [0] * (length - len(words)))", "lower the prompt first"),
@@ -28,6 +34,9 @@ WRONG_ANSWERS = {
         ("words = re.findall(r'[a-z]+', prompt.lower())\n" + _CHECKS + "ids = torch.tensor([vocab[w] for w in words] + [0] * (length - len(words)), dtype=torch.int32)", "torch.long (int64)"),
         ("words = re.findall(r'[a-z]+', prompt.lower())\n" + _CHECKS + "ids = [vocab[w] for w in words] + [0] * (length - len(words))", "expected a torch.Tensor of token ids"),
         ("ids = None", "returned None"),
+        ("from course_utils import crayons\nids = crayons.tokenize(prompt, length=length)", "crayons' own vocabulary"),
+        ("words = re.findall(r'[a-z]+', prompt.lower())\n" + _CHECKS + "ids = torch.tensor([vocab[w] for w in words] + [0] * (3 - len(words)))", "not to 3"),
+        ("words = re.findall(r'[a-z]+', prompt.lower())\n" + _CHECKS.replace("length", "3") + "ids = torch.tensor([vocab[w] for w in words] + [0] * (length - len(words)))", "use the vocab and the length given"),
     ],
     "mean_word_vector": [
         ("mean = table[ids].mean(dim=1)", "included the padding's vector"),
@@ -38,6 +47,7 @@ WRONG_ANSWERS = {
         ("mean = table[ids].mean(dim=0)", "expected shape"),
         ("is_word = (ids != 0).double()\nmean = (table[ids].double() * is_word[..., None]).sum(dim=1) / is_word.sum(dim=1, keepdim=True)", "keep the table's"),
         ("mean = None", "returned None"),
+        (_SUBCLASS + "mean = torch.zeros(ids.shape[0], table.shape[1], dtype=table.dtype).as_subclass(_Eq)", "expected a plain torch.Tensor, got a subclass _Eq"),
     ],
     "guided_eps_negative": [
         ("eps_y, eps_0 = model(x, t, ids), model(x, t)\neps = eps_0 + w * (eps_y - eps_0)", "guided from the null prompt"),
@@ -53,7 +63,7 @@ WRONG_ANSWERS = {
 
 RIGHT_ANSWERS = {
     "prompt_to_ids": [
-        "from course_utils import crayons\nids = crayons.tokenize(prompt, length=length)",
+        "from course_utils import crayons\nids = crayons.tokenize(prompt, length=length) if vocab == crayons.WORD_TO_ID else None\nif ids is None:\n    words = re.findall(r'[a-z]+', prompt.lower())\n    if any(w not in vocab for w in words) or len(words) > length:\n        raise ValueError(f'unknown or too many words: {words}')\n    ids = torch.tensor([vocab[w] for w in words] + [0] * (length - len(words)))",
         "words = ''.join(ch if ch.isalpha() else ' ' for ch in prompt.lower()).split()\nbad = [w for w in words if w not in vocab]\nif bad or len(words) > length:\n    raise ValueError(f'unknown or too many words: {bad or words}')\nids = torch.zeros(length, dtype=torch.long)\nids[:len(words)] = torch.tensor([vocab[w] for w in words])",
     ],
     "mean_word_vector": [
