@@ -58,14 +58,18 @@ How it works (not essential on first read):
      such as torch's set of safe globals while it loads a checkpoint, is not counted);
    - says *not yet* when your function hands the work to the course's function of the same name (the one
      the check compares with): an import ``from course_utils... import <name>``, a name bound to that very
-     function (``course_drop_labels``), or ``cu.<name>`` / ``course_utils.<module>.<name>``. This reads your
-     exercise cell only; it does not follow your calls into other functions;
+     function (``course_drop_labels``), or ``cu.<name>`` / ``course_utils.<module>.<name>``; the same for the
+     course's functions that are the answer under another name (``COURSE_ANSWERS``: ``flow_loss`` may not call
+     ``flow_matching_loss``, nor ``prompt_to_ids`` ``crayons.tokenize``). This reads your exercise cell only; it
+     does not follow your calls into other functions;
    - prints the verdict on a line that starts with a random nonce it got on stdin: a print in your code
      cannot fake it, and a process that dies or exits early gives no verdict, which is *not yet*.
    The exercise's verdict is this one, and *not yet* also when its cells failed in the notebook run (with
-   that run's message). This guards against code that changes the check's world by mistake or by a
-   shortcut, not against deliberate attacks on the interpreter (ctypes, reading the nonce from memory):
-   it is a course's grader, not a sandbox.
+   that run's message). When it fails and it calls an earlier exercise of the lesson that is still the stub
+   (as the lesson hands it out, or returning None), the verdict says so: do that one first.
+   This guards against code that changes the check's world by mistake or by a shortcut, not against
+   deliberate attacks on the interpreter (ctypes, reading the nonce from memory): it is a course's grader,
+   not a sandbox.
 
 Exit code: 0 when every exercise passes and nothing else fails, 1 otherwise, 2 for bad input, 130 on Ctrl-C.
 """
@@ -812,6 +816,22 @@ def _changed(before: dict, modules: dict, classes: list) -> str | None:
     return None
 
 
+# The course functions that ARE the answer of an exercise of another name (the learner's name -> the course's names):
+# an answer that calls one is *not yet*, as one that calls the course's function of the same name. Only functions
+# that no right answer uses (each lesson's solution was read for this); methods of the schedulers (``.step``) are not
+# listed: Lesson 5's guided_sample_loop rightly calls ``scheduler.step``.
+COURSE_ANSWERS: dict[str, tuple[str, ...]] = {
+    "flow_loss": ("flow_matching_loss",),  # course_utils.flow.flow_matching_loss (cu.flow_matching_loss)
+    "prompt_to_ids": ("tokenize",),  # course_utils.crayons.tokenize (cu.tokenize)
+    "guided_sample_loop": ("sample",),  # course_utils.sampling.sample (cu.sample)
+}
+
+
+def _answer_names(fn_name: str) -> tuple[str, ...]:
+    """The names of the course functions that are the answer of exercise ``fn_name``: its own, then the table's."""
+    return (fn_name, *COURSE_ANSWERS.get(fn_name, ()))
+
+
 def _calls_the_course(fn_name: str, tree, ns: dict, refs: list) -> str | None:
     """Whether the learner's exercise cell ``tree`` hands the work to the course's own ``fn_name`` (the function the
     check compares with): the name bound to it (``course_drop_labels``, an import ``from course_utils... import
@@ -823,14 +843,16 @@ def _calls_the_course(fn_name: str, tree, ns: dict, refs: list) -> str | None:
     def is_ref(value) -> bool:
         return any(value is r for r in refs)
 
+    names = _answer_names(fn_name)
     if is_ref(ns.get(fn_name)):
         return f"your cell sets `{fn_name}` to the course's own function"
     course_modules = {n for n, v in ns.items() if isinstance(v, types.ModuleType) and v.__name__.startswith(
         "course_utils")}
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("course_utils") and any(
-                a.name == fn_name for a in node.names):
-            return f"your cell imports the course's own `{fn_name}` from {node.module}"
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("course_utils"):
+            hit = next((a.name for a in node.names if a.name in names), None)
+            if hit:
+                return f"your cell imports the course's own `{hit}` from {node.module}"
         if isinstance(node, ast.Import):
             course_modules |= {(a.asname or a.name).split(".")[0] for a in node.names
                                if a.name.startswith("course_utils")}
@@ -838,7 +860,7 @@ def _calls_the_course(fn_name: str, tree, ns: dict, refs: list) -> str | None:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id != fn_name and is_ref(
                 ns.get(node.id)):
             return f"your `{fn_name}` calls the course's own function (`{node.id}`)"
-        if isinstance(node, ast.Attribute) and node.attr == fn_name:
+        if isinstance(node, ast.Attribute) and node.attr in names:
             root = node.value
             while isinstance(root, ast.Attribute):
                 root = root.value
@@ -886,8 +908,9 @@ def _fresh_worker() -> None:
 
     modules = trusted()
     before = _snapshot(modules, classes)
-    refs = [getattr(m, function) for n, m in modules.items() if n.startswith("course_utils")
-            and not n.startswith("course_utils.checks") and callable(getattr(m, function, None))]
+    refs = [getattr(m, name) for n, m in modules.items() for name in _answer_names(function)
+            if n.startswith("course_utils") and not n.startswith("course_utils.checks")
+            and callable(getattr(m, name, None)) and not isinstance(getattr(m, name), type(sys))]
     write(1, f"\n{nonce}:ready\n".encode())  # the time limit counts from here
     cells = job["learner"]
     for i, source in enumerate(cells):
@@ -909,7 +932,9 @@ def _fresh_worker() -> None:
     tree = ast.parse(cells[-1]) if cells else ast.Module([], [])
     own = _calls_the_course(function, tree, ns, refs)
     if own:
-        report(f"{own}, instead of computing it: write it yourself (the check compares it with that very function)")
+        report(f"{own}, instead of computing it: write it yourself (the check compares it with that very function)"
+               if not any(f"`{a}`" in own or f".{a}`" in own for a in COURSE_ANSWERS.get(function, ())) else
+               f"{own}, instead of computing it: write it yourself (the course's function is the answer)")
     passed_book.pop(check_label, None)
     try:
         check(fn)
@@ -952,11 +977,29 @@ def _restore(ex: Exercise, why: str | None) -> str | None:
             f"restore it: `{ex.check_source}` (run as the course wrote it: {then})")
 
 
-def exercise_only_verdict(ex: Exercise, fresh) -> str | None:
-    """The verdict of ``--exercise``: the fresh-process check alone."""
+def _gone(ex: Exercise, nb=None) -> str:
+    """Why not, when no cell defines the exercise's function: a cell that imports the course's own function in its
+    place is named as such (the exercise is to write it)."""
+    import ast
+
+    for cell in _code(nb) if nb is not None else []:
+        tree = _parse(cell.source)
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("course_utils") and any(
+                    a.name in _answer_names(ex.function) and (a.asname or a.name) == ex.function
+                    for a in node.names):
+                return (f"your notebook imports the course's own `{ex.function}` (from {node.module}) in place of "
+                        "the exercise cell: the exercise is to write it yourself; put the exercise cell back "
+                        "(a fresh copy of the lesson has it), fill it in, then run its check")
+    return (f"no cell defines `{ex.function}` any more: put the exercise cell back "
+            "(a fresh copy of the lesson has it), then run its check")
+
+
+def exercise_only_verdict(ex: Exercise, fresh, nb=None) -> str | None:
+    """The verdict of ``--exercise``: the fresh-process check alone (``nb``: the graded copy, to say why a missing
+    exercise cell is missing)."""
     if ex.exercise_cell is None:
-        return (f"no cell defines `{ex.function}` any more: put the exercise cell back "
-                "(a fresh copy of the lesson has it), then run its check")
+        return _gone(ex, nb)
     return _restore(ex, fresh)
 
 
@@ -965,8 +1008,7 @@ def exercise_verdict(ex: Exercise, results: dict[int, CellResult], timeout: floa
     """None when the exercise passes, else one line saying why not: the fresh-process verdict ``fresh`` (see the
     module docstring), and not yet either when its cells failed in the notebook run (with that run's message)."""
     if ex.exercise_cell is None:
-        return (f"no cell defines `{ex.function}` any more: put the exercise cell back "
-                "(a fresh copy of the lesson has it), then run its check")
+        return _gone(ex, plan.nb)
     own = results.get(ex.exercise_cell)
     check = results.get(ex.check_cell) if ex.check_cell is not None else None
     if own is not None and own.kind == "timeout":
@@ -1028,6 +1070,53 @@ def prepare(path: Path, shorten: bool = True) -> Plan:
     return p
 
 
+def _returns_none(source: str, function: str) -> bool:
+    """Whether ``function`` in the cell ``source`` can only return None (``return None``, a bare ``return``, none)."""
+    import ast
+
+    tree = _parse(source)
+    fdef = next((n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == function),
+                None) if tree is not None else None
+    return fdef is not None and all(r.value is None or (isinstance(r.value, ast.Constant) and r.value.value is None)
+                                    for r in ast.walk(fdef) if isinstance(r, ast.Return))
+
+
+def _stub_hint(p: Plan, k: int) -> str | None:
+    """When exercise ``k`` fails: the earlier exercise of the lesson it uses (its function's name is in this
+    exercise's cell) that is still the stub, as one sentence; None when there is none. A stub: the cell as the
+    lesson hands it out, or one whose stub lines (``x = None  # ...``, the function's result) are still there."""
+    import nbformat
+
+    from .exercises import exercise_cells, make_learner_notebook
+
+    if p.solution is None or p.exercises[k].exercise_cell is None:
+        return None
+    try:
+        solution_nb = nbformat.read(p.solution, as_version=4)
+        ref = make_learner_notebook(solution_nb)
+    except Exception:  # noqa: BLE001  (a hint only)
+        return None
+    ref_code, sol, mine = _code(ref), _code(solution_nb), _code(p.nb)
+    stubs = {e["function"]: e["exercise_cell"] for e in exercise_cells(ref) if e["exercise_cell"] is not None}
+    sol_cells = {e["function"]: e["exercise_cell"] for e in exercise_cells(solution_nb)
+                 if e["exercise_cell"] is not None}
+    here = mine[p.exercises[k].exercise_cell].source
+    for e in p.exercises[:k]:
+        if e.exercise_cell is None or e.function not in stubs or not re.search(
+                rf"(?<![\w.]){re.escape(e.function)}\s*\(", here):
+            continue
+        stub, theirs = ref_code[stubs[e.function]].source, mine[e.exercise_cell].source
+        solution = sol[sol_cells[e.function]].source if e.function in sol_cells else ""
+        placeholders = [ln.strip() for ln in stub.splitlines() if re.search(r"= None\b", ln)
+                        and ln.strip() not in {x.strip() for x in solution.splitlines()}]
+        lines = {ln.strip() for ln in theirs.splitlines()}
+        if _norm(theirs) == _norm(stub) or (placeholders and all(ln in lines for ln in placeholders)) or \
+                _returns_none(theirs, e.function):
+            number = " ".join(e.label.split()[:2]) if re.match(r"Exercise \d", e.label) else e.label
+            return f"it uses your {e.function} ({number}), which is still the stub: do that one first"
+    return None
+
+
 def fresh_verdicts(p: Plan, folder: Path, timeout: float, only: list[int] | None = None,
                    progress: Progress | None = None) -> dict[int, str | None]:
     """Exercise number -> its fresh-process verdict (None: passes), for the exercises ``only`` (default: all)."""
@@ -1039,6 +1128,9 @@ def fresh_verdicts(p: Plan, folder: Path, timeout: float, only: list[int] | None
         if progress is not None:
             progress.status(f"  checking {ex.label} in a fresh process")
         out[k] = fresh_verdict(fresh_job(p, k), folder, timeout)
+        if out[k] is not None and "course's own" not in out[k] and "cannot trust" not in out[k]:
+            hint = _stub_hint(p, k)
+            out[k] += f"; {hint}" if hint else ""
     if progress is not None:
         progress.clear()
     return out
@@ -1167,7 +1259,7 @@ def main(argv: list[str] | None = None) -> int:
                 for note in planned.notes[:1] if planned.notes and planned.notes[0].startswith("this is") else []:
                     print(f"  note: {note}", flush=True)
                 fresh = fresh_verdicts(planned, nb.resolve().parent, timeout, only=[k], progress=progress)
-                why = exercise_only_verdict(ex, fresh.get(k))
+                why = exercise_only_verdict(ex, fresh.get(k), planned.nb)
                 show(ex.label, why)
                 all_ok &= why is None
                 continue

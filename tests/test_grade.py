@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -462,12 +463,19 @@ CALLS_THE_COURSE = [
      "your cell imports the course's own `guided_eps` from course_utils.guidance"),
     (L6, "6.2", "def euler_step(x, v, t, t_next):\n    return cu.flow.euler_step(x, v, t, t_next)",
      "your `euler_step` calls the course's own `cu.flow.euler_step`"),
+    # the course's function that is the answer under another name (grade.COURSE_ANSWERS)
+    (L6, "6.1", "import course_utils.flow as F\n\n\ndef flow_loss(model, x0, generator):\n"
+                "    return F.flow_matching_loss(model, x0, generator=generator)",
+     "your `flow_loss` calls the course's own `F.flow_matching_loss`"),
+    (L7, "7.1", "def prompt_to_ids(prompt, vocab, length=3):\n    return crayons.tokenize(prompt, length=length)",
+     "your `prompt_to_ids` calls the course's own `crayons.tokenize`"),
 ]
 
 
-@pytest.mark.parametrize("lesson,number,source,said", CALLS_THE_COURSE, ids=["alias", "import", "attribute"])
+@pytest.mark.parametrize("lesson,number,source,said", CALLS_THE_COURSE,
+                         ids=["alias", "import", "attribute", "other-name-flow", "other-name-tokenize"])
 def test_calling_the_course_s_own_function_is_not_an_answer(lesson, number, source, said, tmp_path: Path, capsys):
-    function = source.split("(")[0].removeprefix("def ")
+    function = re.search(r"^def (\w+)\(", source, re.M).group(1)
     write(learner(lesson, function, source), tmp_path, lesson)
     rc, out = in_process(lesson, "--exercise", number, cwd=tmp_path, capsys=capsys)
     assert rc == 1 and f"not yet: {said}, instead of computing it: write it yourself" in out[-1], out
@@ -486,6 +494,37 @@ def test_a_right_answer_passes_on_its_own(lesson, number, tmp_path: Path, capsys
             "def step_size(t, t_next):\n    return t_next - t"))
     write(nb, tmp_path, lesson)
     rc, out = in_process(lesson, "--exercise", number, cwd=tmp_path, capsys=capsys)
+    assert rc == 0 and out[-1].split()[-1] == "passed", out
+
+
+def test_a_cell_that_imports_the_course_s_function_instead_is_named(tmp_path: Path, capsys):
+    write(learner(L5, "guided_eps", "from course_utils.guidance import guided_eps"), tmp_path, L5)
+    rc, out = in_process(L5, "--exercise", "5.2", cwd=tmp_path, capsys=capsys)
+    assert rc == 1 and ("not yet: your notebook imports the course's own `guided_eps` (from course_utils.guidance) "
+                        "in place of the exercise cell: the exercise is to write it yourself") in out[-1], out
+
+
+@pytest.mark.parametrize("lesson,number,function,earlier", [
+    (L5, "5.3", "guided_sample_loop", "guided_eps (Exercise 5.2)"),
+    ("04_static_to_picture.ipynb", "4.3", "blur_step", "posterior (Exercise 4.2)")], ids=["5.3", "4.3"])
+def test_an_earlier_exercise_still_the_stub_is_named(lesson, number, function, earlier, tmp_path: Path, capsys):
+    """This exercise solved, the earlier ones (which it calls) still the stubs, as the lesson hands them out."""
+    solution = nbformat.read(SOLUTIONS / lesson, as_version=4)
+    source = next(c.source for c in solution.cells if c.cell_type == "code" and f"def {function}(" in c.source)
+    write(learner(lesson, function, source), tmp_path, lesson)
+    rc, out = in_process(lesson, "--exercise", number, cwd=tmp_path, capsys=capsys)
+    assert rc == 1 and out[-1].endswith(f"; it uses your {earlier}, which is still the stub: do that one first"), out
+
+
+LATER = [(lesson, e["function"]) for lesson in ("04_static_to_picture.ipynb", L5, L6, L7)
+         for e in exercise_cells(nbformat.read(SOLUTIONS / lesson, as_version=4))]
+
+
+@pytest.mark.parametrize("lesson,function", LATER, ids=[f for _, f in LATER])
+def test_each_solution_of_lessons_4_to_7_passes_alone(lesson, function, tmp_path: Path, capsys):
+    """The course functions an answer may not call (grade.COURSE_ANSWERS) are none a right answer uses."""
+    write(nbformat.read(SOLUTIONS / lesson, as_version=4), tmp_path, lesson)
+    rc, out = in_process(lesson, "--exercise", function, cwd=tmp_path, capsys=capsys)
     assert rc == 0 and out[-1].split()[-1] == "passed", out
 
 
