@@ -1215,6 +1215,16 @@ def pick_exercise(p: Plan, wanted: str) -> int:
                    f"its exercises are {choices}")
 
 
+def _let_ctrl_c_through() -> None:
+    """Ctrl-C must stop the grader even when it was started with SIGINT blocked or ignored: both are inherited
+    from the parent process (a test run whose earlier tests left SIGINT blocked in pytest's thread failed all four
+    Ctrl-C tests; blocking SIGINT in the parent alone reproduces it), and Python keeps an inherited SIG_IGN."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python3 course.py check", description=__doc__.split("\n\n")[0],
@@ -1235,6 +1245,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.modules.setdefault("rfc3987_syntax", None)  # a notebook's schema never uses: jsonschema skips it
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # clean up as on Ctrl-C
+    _let_ctrl_c_through()
     all_ok = True
     for nb in args.notebooks:
         progress = Progress()

@@ -331,6 +331,8 @@ def test_ctrl_c_stops_at_once_and_removes_the_copy(moment: str, tmp_path: Path):
         nb.cells[check_index(nb) - 1].source += "\n" + MARK + "while True:\n    pass"
         args += ["--exercise", "0.1"]
     write(nb, tmp_path)
+    # Whatever this test process inherited (SIGINT blocked or ignored: see grade._let_ctrl_c_through), the grader
+    # itself must let Ctrl-C through: it is started as it is, with nothing reset here.
     proc = subprocess.Popen([sys.executable, "-m", "course_utils.grade", *args], cwd=tmp_path,
                             start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
