@@ -313,11 +313,17 @@ def _wait_for(condition, what: str, proc: subprocess.Popen, limit: float = 180) 
         time.sleep(0.05)
 
 
+def _block_sigint() -> None:
+    """Start the grader with SIGINT blocked, as a parent that blocked it hands it on (a full test run did)."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
 MARK = "import os\nopen('started', 'w').write(str(os.getpid()))\n"  # the running process's id, once it runs
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sends Ctrl-C as a terminal does; reads /proc")
-@pytest.mark.parametrize("moment", ["kernel-starting", "cell-sleeping", "endless-loop", "exercise-mode"])
+@pytest.mark.parametrize("moment", ["kernel-starting", "cell-sleeping", "endless-loop", "exercise-mode",
+                                    "exercise-mode-sigint-blocked"])
 def test_ctrl_c_stops_at_once_and_removes_the_copy(moment: str, tmp_path: Path):
     """Ctrl-C (SIGINT to the grader's process group, as a terminal sends it) stops the grader at once whatever
     the kernel is doing: the copy is removed, one line, exit code 130, and no process of the run is left."""
@@ -327,14 +333,15 @@ def test_ctrl_c_stops_at_once_and_removes_the_copy(moment: str, tmp_path: Path):
         nb.cells.insert(check_index(nb) + 1, nbformat.v4.new_code_cell(MARK + "import time\ntime.sleep(600)"))
     elif moment == "endless-loop":
         nb.cells.insert(check_index(nb) + 1, nbformat.v4.new_code_cell(MARK + "while True:\n    pass"))
-    elif moment == "exercise-mode":  # the exercise cell itself, run by --exercise in its fresh process
+    elif moment.startswith("exercise-mode"):  # the exercise cell itself, run by --exercise in its fresh process
         nb.cells[check_index(nb) - 1].source += "\n" + MARK + "while True:\n    pass"
         args += ["--exercise", "0.1"]
     write(nb, tmp_path)
     # Whatever this test process inherited (SIGINT blocked or ignored: see grade._let_ctrl_c_through), the grader
     # itself must let Ctrl-C through: it is started as it is, with nothing reset here.
     proc = subprocess.Popen([sys.executable, "-m", "course_utils.grade", *args], cwd=tmp_path,
-                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=_block_sigint if moment.endswith("sigint-blocked") else None)
     try:
         if moment == "kernel-starting":  # the copy is written just before nbval starts its kernel
             _wait_for(lambda: list(tmp_path.glob(".grading-*")), "grading copy", proc)
