@@ -615,3 +615,26 @@ def test_an_endless_loop_in_the_exercise_is_stopped_in_exercise_mode(tmp_path: P
     rc, out = in_process(LESSON, "--exercise", "0.1", "--cell-timeout", "3", cwd=tmp_path, capsys=capsys)
     assert rc == 1 and out[-1].endswith("not yet: its check (calling your `to_model_range` in a fresh process) ran "
                                         "longer than 3 s and was stopped: is there an endless loop?"), out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_killed_grader_leaves_no_fresh_process_running(tmp_path: Path):
+    """SIGKILL cannot be caught: the fresh process notices its grader is gone and ends (an endless loop once ran on
+    for 23 CPU-minutes after its grader was killed)."""
+    nb = solved()
+    nb.cells[check_index(nb) - 1].source += "\n" + MARK + "while True:\n    pass"
+    write(nb, tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "course_utils.grade", LESSON, "--exercise", "0.1"], cwd=tmp_path,
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: (tmp_path / "started").exists() and (tmp_path / "started").read_text(), "cell start", proc)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    pid = int((tmp_path / "started").read_text())
+    deadline = time.monotonic() + 60
+    while not _gone(pid) and time.monotonic() < deadline:  # it looks twice a second
+        time.sleep(0.1)
+    if not _gone(pid):
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail("the fresh process ran on after its grader was killed")
