@@ -10,7 +10,7 @@ Each piece is derived in a lesson first, then imported from here by the later le
   ``checkpoints``: the denoisers, their training loop, the ideal denoiser, safe save/load (Lesson 2).
 - ``flow.FlowMatchScheduler``, ``flow.flow_matching_loss``: flow matching, its Euler and Heun solvers (Lesson 6).
 - ``sliders``, ``plotting``: display helpers; ``checks``: the exercise checks (one module per lesson,
-  like ``sliders``); ``env``: device and seed.
+  like ``sliders``); ``env``: device and seed; ``quiz.take_quiz``: the quiz at the end of every lesson.
 
 Importing it has no side effects: no device probing, no downloads.
 """
@@ -23,6 +23,7 @@ from .flow import FlowMatchScheduler, flow_matching_loss  # Lesson 6
 from .forward import BlurToStatic, blur, dct_matrix, forward_step, frequency_snr, heat_frequencies, snr_crossings
 from .ideal import ideal_denoiser
 from .models import PointDenoiser, UNet, timestep_embedding
+from .quiz import take_quiz  # the quiz at the end of every lesson
 from .scheduler import NoiseScheduler
 from .training import diffusion_loss, evaluate_loss, train
 
@@ -62,3 +63,4 @@ __all__ = [
     "tokenize",
 ]
 __all__ += ["FlowMatchScheduler", "flow_matching_loss"]  # Lesson 6
+__all__ += ["take_quiz"]  # the quiz at the end of every lesson
