@@ -190,7 +190,7 @@ def default_sampler(model) -> str:
     return "ddim"
 
 
-DEFAULT_GUIDANCE = 3.0  # with --label: the scale of the course's measured table (README, Lesson 5)
+DEFAULT_GUIDANCE = 3.0  # with --label: the scale of the course's measured table (docs/measurements.md, Lesson 5)
 
 
 def check_request(model, name: str, label: int | None, guidance: float | None) -> dict:

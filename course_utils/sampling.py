@@ -118,7 +118,7 @@ def _predict(model: nn.Module, x: torch.Tensor, t: torch.Tensor, labels: torch.T
 
     labels None: model(x, t) (the null label on a conditional model); guidance None or 1: model(x, t, labels);
     guidance 0: the unconditional model(x, t, null); otherwise eps_null + w (eps_y - eps_null) from ONE batched
-    call on 2N examples (cheaper than two calls on a CPU: see the README). Independent of the scheduler.
+    call on 2N examples (cheaper than two calls on a CPU: docs/measurements.md). Independent of the scheduler.
     The null request is ``model.null_condition`` (the null label, or the null prompt of a text model, Lesson 7);
     ``negative`` (same shape as labels) replaces it: eps_neg + w (eps_y - eps_neg), guided away from that request.
     """

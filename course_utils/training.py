@@ -5,7 +5,7 @@ The loss (Ho et al. 2020, eq. 14, the "simplified" objective; Lesson 2, eq. 2.1)
     x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps,   loss = || eps - eps_theta(x_t, t) ||^2 (mean).
 
 Essential: ``diffusion_loss``. What makes the loop efficient on a CPU (measured while building the
-course: see scripts/train_checkpoints.py and the README): a batch of 128, AdamW with a short warm-up and
+course: see scripts/train_checkpoints.py and docs/models.md): a batch of 128, AdamW with a short warm-up and
 a cosine decay of the learning rate, and an exponential moving average (EMA) of the weights, which gives
 a smoother model than the last step's weights.
 """
@@ -157,7 +157,7 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
 
     Lesson 5: ``labels`` (N,) long, one class per example of ``data``, trains a class-conditional model
     (``num_classes`` > 0) with the share ``label_dropout`` of examples given the null label (per example, drawn
-    with the run's generator; 0.2 measured against 0.1 in the README). A ``loss_fn`` then also gets the batch's
+    with the run's generator; 0.2 measured against 0.1 in docs/models.md). A ``loss_fn`` then also gets the batch's
     labels: ``loss_fn(model, x0, alphas_cumprod, generator, labels=y)``, and ``label_dropout=`` too if it takes that
     argument (``diffusion_loss`` does: then the same numbers as ``loss_fn=None``). A conditional model trained
     without ``labels`` is refused: only its null row would learn, and every label would then ask for nothing.

@@ -1,7 +1,7 @@
 """Measure the course on this machine: each notebook's runtime from a fresh kernel, and slider speed.
 
     python scripts/benchmark.py                 # everything; writes benchmarks/results.md (about 15 minutes)
-    python scripts/benchmark.py --update-readme # and copies the tables into README.md
+    python scripts/benchmark.py --update-docs   # and copies the tables into docs/measurements.md
     python scripts/benchmark.py --only-browser  # only the browser part (about 5 minutes)
     python scripts/benchmark.py --unet-compare  # and the course U-Net against diffusers' UNet2DModel (+5 minutes)
 
@@ -170,7 +170,7 @@ def sampler_table(n: int = 500) -> list[str]:
              "digits in the classifier's feature space; lower Frechet is better). One seed, Lesson 3's metric, before "
              "review part 3: that metric moves by about 0.12 between seeds here and squeezes real differences into "
              "tenths, so it does not rank these samplers; the stroke metric with a spread over seeds does, in "
-             "[docs/sampler-tables.md](docs/sampler-tables.md):", "",
+             "[docs/sampler-tables.md](sampler-tables.md):", "",  # a link relative to docs/measurements.md
              "| model | sampler | time for the samples | Frechet | precision | recall | classes, min / max share |",
              "|---|---|---|---|---|---|---|"]
 
@@ -328,7 +328,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.md")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
-    parser.add_argument("--update-readme", action="store_true", help="also put the tables into README.md")
+    parser.add_argument("--update-docs", "--update-readme", dest="update_docs", action="store_true",
+                        help="also put the tables into docs/measurements.md (between its benchmark markers; "
+                        "--update-readme is the old name)")
     parser.add_argument("--no-browser", action="store_true", help="skip the browser measurements")
     parser.add_argument("--only-browser", action="store_true", help="only the browser measurements (printed)")
     parser.add_argument("--unet-compare", action="store_true",
@@ -377,18 +379,22 @@ def main() -> int:
         lines += [""] + browser_lines
     table = "\n".join(lines) + "\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(table)
+    # the tables' links are relative to docs/measurements.md; benchmarks/results.md is one folder over
+    args.out.write_text(table.replace("](sampler-tables.md)", "](../docs/sampler-tables.md)"))
     args.json.write_text(json.dumps({"machine": machine(), "date": date.today().isoformat(), "results": results,
                                      "browser": browser, **({"unet_compare": unet} if unet else {})},
                                     indent=2) + "\n")
     print(table)
-    if args.update_readme:
-        readme = ROOT / "README.md"
-        text = readme.read_text()
+    if args.update_docs:
+        page = ROOT / "docs" / "measurements.md"
+        text = page.read_text()
         start, end = "<!-- benchmark:start -->\n", "<!-- benchmark:end -->"
+        if start not in text or end not in text:
+            print(f"{page} has lost its markers {start.strip()} / {end}: tables not copied", file=sys.stderr)
+            return 1
         i, j = text.index(start) + len(start), text.index(end)
-        readme.write_text(text[:i] + table + text[j:])
-        print("updated README.md")
+        page.write_text(text[:i] + table + text[j:])
+        print(f"updated {page.relative_to(ROOT)}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The README's seen/unseen table for Lesson 7: how often the shipped ``crayons`` model draws what was asked.
+"""Lesson 7's seen/unseen table (docs/measurements.md): how often the shipped ``crayons`` model draws what was asked.
 
     python scripts/crayons_table.py            # about 2 minutes on a 2-core CPU
 

@@ -1,4 +1,4 @@
-"""Lesson 6's table for the README: quality against network evaluations, DDIM on `digits` against flow matching
+"""Lesson 6's table (docs/measurements.md): quality against network evaluations, DDIM on `digits` against flow matching
 on `digits_flow` (Euler and Heun), from the same static, with the time each run took.
 
     python scripts/flow_table.py            # --n 1000 by default; about a minute on a 2-core CPU

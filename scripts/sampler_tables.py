@@ -62,7 +62,7 @@ def main() -> None:
             sched = make_scheduler(model, sampler, steps, spacing) if spacing else make_scheduler(model, sampler, steps)
             cells.append(str(dq.score(draw_with(model, sched, args.n), args.seeds)))
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
-    # the spread of Lesson 3's metric (180 held-out digits, classifier features) at the README's 500 samples
+    # the spread of Lesson 3's metric (180 held-out digits, classifier features) at docs/measurements.md's 500 samples
     from course_utils.metrics import digit_metrics
 
     sched = make_scheduler(digits, "ddim", 50)

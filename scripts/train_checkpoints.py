@@ -41,7 +41,7 @@ SETTINGS = {
 # Lesson 4: digits' recipe with the blur-to-static process (max_blur_sigma chosen with scripts/blur_sweep.py).
 SETTINGS["digits_blur"] = dict(SETTINGS["digits"], max_blur_sigma=3.0, d_min=0.001)
 # Lesson 5: digits' recipe, class-conditional (10 labels + the null label), 20 % of examples trained without label
-# (measured against 10 %, README: the same accuracy, a little more variety under guidance)
+# (measured against 10 %, docs/models.md: the same accuracy, a little more variety under guidance)
 SETTINGS["digits_cond"] = dict(SETTINGS["digits"], num_classes=10, label_dropout=0.2)
 # Lesson 7: a text-conditional U-Net on 16 x 16 crayon drawings, told each drawing's prompt, 10 % trained with the
 # null prompt (Lesson 5's measured share); fresh drawings (20,000, so no dropout); HELD_OUT pairs never drawn.
