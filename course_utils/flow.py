@@ -300,9 +300,9 @@ def flow_sample_loop(model: nn.Module, scheduler: FlowMatchScheduler, x: torch.T
     n, device = x.shape[0], x.device
     steps = list(range(len(scheduler.timesteps)))
     if progress:
-        from tqdm.auto import tqdm
+        from .progress import progress as _progress
 
-        steps = tqdm(steps, desc="sampling", unit="step", leave=False)
+        steps = _progress(steps, desc="sampling", unit="step", leave=False)
     sigmas = scheduler.sigmas.tolist()
     for k in steps:
         t, t_next = sigmas[k], sigmas[k + 1]

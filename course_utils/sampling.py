@@ -201,9 +201,9 @@ def sample(model: nn.Module, scheduler: NoiseScheduler | BlurToStatic, n: int, *
         return (x, traj) if keep_trajectory else x
     steps = scheduler.timesteps.tolist()
     if progress:
-        from tqdm.auto import tqdm
+        from .progress import progress as _progress
 
-        steps = tqdm(steps, desc="sampling", unit="step", leave=False)
+        steps = _progress(steps, desc="sampling", unit="step", leave=False)
     for t in steps:
         eps_hat = _predict(model, x, torch.full((n,), t, device=device, dtype=torch.long), labels, guidance,
                            negative)

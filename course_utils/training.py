@@ -194,11 +194,12 @@ def train(model: nn.Module, data: torch.Tensor, scheduler: NoiseScheduler, *, st
     history = TrainHistory()
     bar = range(steps)
     if progress:
-        from tqdm.auto import tqdm
+        from .progress import progress as _progress
 
         # at most one refresh a second: nbval reads a cell's messages only after the cell ends, and Lesson 4's
-        # 2-minute training cell (about 1,000 refreshes) once failed under nbval waiting for its last message
-        bar = tqdm(bar, desc="training", unit="step", mininterval=1.0)
+        # 2-minute training cell (about 1,000 refreshes) once failed under nbval waiting for its last message;
+        # in a log (not a terminal, not a notebook) a few short lines instead of carriage returns (progress.py)
+        bar = _progress(bar, desc="training", unit="step", mininterval=1.0)
     # for loss_fn: alphas_cumprod, or the process itself for blur-to-static (alphas_cumprod alone cannot blur)
     whole_process = (BlurToStatic, FlowMatchScheduler)  # Lesson 6: the flow has no alphas_cumprod either
     alphas_cumprod = scheduler if isinstance(scheduler, whole_process) else scheduler.alphas_cumprod.to(device)
