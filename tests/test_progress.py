@@ -1,4 +1,4 @@
-"""Progress where the output goes (course_utils/progress.py): a bar in a terminal or a notebook, short lines in a log."""
+"""Progress where the output goes (course_utils/progress.py): a bar in a terminal or notebook, short lines in a log."""
 
 import io
 import subprocess
