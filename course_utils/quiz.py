@@ -130,15 +130,30 @@ def validate(questions, lesson: int | None = None) -> tuple[Question, ...]:
 # --- display ----------------------------------------------------------------------------------------------
 
 
+def _emphasis(text: str) -> str:
+    """**bold** and *italic* outside $math$ (split on unescaped $: the odd pieces are math, left alone)."""
+    pieces = re.split(r"(?<!\\)(\$)", text)
+    inside, out = False, []
+    for piece in pieces:
+        if piece == "$":
+            inside = not inside
+        elif not inside:
+            piece = re.sub(r"\*\*(\S(?:.*?\S)?)\*\*", r"<b>\1</b>", piece)
+            piece = re.sub(r"(?<![\w*])\*(\S(?:.*?\S)?)\*(?![\w*])", r"<i>\1</i>", piece)
+        out.append(piece)
+    return "".join(out)
+
+
 def to_html(text: str) -> str:
-    """Quiz text as HTML: `code` -> <code>, blank lines -> paragraphs, $math$ left for MathJax (HTMLMath)."""
+    """Quiz text as HTML: `code` -> <code>, **bold** and *italic*, blank lines -> paragraphs, $math$ left
+    for MathJax (HTMLMath)."""
     parts = text.split("`")
     out = []
     for k, part in enumerate(parts):
         if k % 2:
             out.append(f"<code>{html.escape(part, quote=False)}</code>")
         else:
-            out.append(html.escape(part, quote=False))
+            out.append(_emphasis(html.escape(part, quote=False)))
     paragraphs = re.split(r"\n\s*\n", "".join(out).strip())
     return "".join(f"<p>{p}</p>" for p in paragraphs)
 
