@@ -173,6 +173,7 @@ def test_sliders_move_the_picture_in_jupyterlab(jupyter, browser, artifacts, not
                   f"{fast['pictures_after_last_move']} after)")
         if notebook in TYPED_PROMPTS:
             type_prompts(page, sliders[0], TYPED_PROMPTS[notebook], artifacts / stem)
+        answer_quiz(page, int(stem[:2]), artifacts / stem)
     finally:
         lab.shutdown_kernels(page)
         if console:
@@ -213,3 +214,39 @@ def type_prompts(page, info: dict, prompts: list[str], shot: Path) -> None:
     lab.wait_until(lambda: "a yellow tree" in message.inner_text(), 30, "the message to name 'a yellow tree'")
     assert text.input_value() == "a yellow tree", text.input_value()
     box.out.screenshot(path=f"{shot}_prompt_dropdowns.png")
+
+
+def answer_quiz(page, lesson: int, shot: Path) -> None:
+    """The quiz at the end of the notebook (course_utils.quiz): question 1 answered wrong, question 2 right, by
+    clicking; the feedback must say "Not quite." with that choice's explanation, then "Right.". The choices are
+    read from course_utils.quizzes in this process. Screenshot ``<stem>_quiz.png``."""
+    import re
+
+    from course_utils.quiz import RIGHT, WRONG, load
+
+    def plain(text: str) -> str:  # a stretch of the explanation with no math or code in it, as the page shows it
+        pieces = [p.replace("*", "") for p in re.split(r"\$[^$]*\$|`[^`]*`", text)]
+        return " ".join(max(pieces, key=len).split())[:60].strip()
+
+    questions = load(lesson)
+    quiz = page.locator(".jp-OutputArea-output .quiz").last
+    lab.wait_until(lambda: quiz.locator(".quiz-question").count() == len(questions), 60,
+                   f"lesson {lesson}'s quiz with {len(questions)} questions in the last output")
+    quiz.scroll_into_view_if_needed()
+    for i, right in [(0, False), (1, True)]:
+        q = questions[i]
+        k = q.answer if right else next(j for j, c in enumerate(q.choices) if not c.correct)
+        box = quiz.locator(".quiz-question").nth(i)
+        box.locator(".quiz-choice").nth(k).locator(".quiz-pick").click()
+        box.locator(".quiz-check").click()
+        verdict, why = (RIGHT if right else WRONG), plain(q.choices[k].why)
+        feedback = box.locator(".quiz-feedback")
+        lab.wait_until(lambda f=feedback, v=verdict: v in f.inner_text(), 30,
+                       f"question {i + 1}: {verdict!r} after picking choice {k + 1}")
+        said = " ".join(feedback.inner_text().split())
+        assert why in said, f"lesson {lesson}, question {i + 1}: the feedback {said!r} lacks {why!r}"
+        assert (WRONG if right else RIGHT) not in said, said
+        print(f"  quiz question {i + 1}: choice {k + 1} -> {said[:70]!r}...")
+    score = quiz.locator(".quiz-score")
+    lab.wait_until(lambda: f"1 of {len(questions)} right so far" in score.inner_text(), 30, "the score line")
+    quiz.screenshot(path=f"{shot}_quiz.png")
