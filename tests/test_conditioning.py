@@ -16,7 +16,7 @@ from course_utils.sample import main as cli_main
 from course_utils.sampling import _predict, sample
 from course_utils.training import diffusion_loss
 
-# Recorded from scripts/train_checkpoints.py --only digits_cond, with a little slack (README, Lesson 5).
+# Recorded from scripts/train_checkpoints.py --only digits_cond, with a little slack (docs/models.md, Lesson 5).
 SHIPPED_COND_MAX_HELDOUT_LOSS = 0.135  # measured 0.1268 with the labels (0.1369 with the null label)
 DONE_WHEN_GUIDANCE, DONE_WHEN_ACCURACY = 3.0, 0.95  # issue 12: at guidance 3, >= 95 % per label
 
