@@ -53,7 +53,7 @@ def make_venv(py: Path) -> None:
 
 def missing_packages(py: Path, extras: str) -> list[str]:
     """The required packages the venv cannot find (a fast look-up: nothing is imported)."""
-    names = REQUIRED + (("pytest", "nbformat", "nbclient", "yaml", "diffusers") if extras == "test" else ())
+    names = REQUIRED + (("pytest", "nbformat", "nbclient", "yaml", "diffusers", "xdist") if extras == "test" else ())
     code = ("import importlib.util as u, sys; "
             "print(' '.join(m for m in sys.argv[1:] if u.find_spec(m) is None))")
     out = subprocess.run([str(py), "-c", code, *names], capture_output=True, text=True, cwd=ROOT)
@@ -113,6 +113,23 @@ def run(cmd: list[str], cwd: Path | None = None) -> int:
             continue
 
 
+def parallel(rest: list[str]) -> list[str]:
+    """pytest-xdist's options for the test run: one worker per CPU core, at most 4 (docs/testing.md: measured on 2
+    cores), the tests that share a lesson's kernel kept on one worker (tests/conftest.py); none when the learner
+    chose (-n, -p no:xdist) or asked for one test file or fewer tests (-k, a path), where starting workers costs
+    more than it saves. Each worker's torch then uses its share of the cores (OMP_NUM_THREADS), unless set."""
+    if any(a == "-n" or a.startswith(("-n", "--numprocesses", "--dist")) or a == "no:xdist" for a in rest):
+        return []
+    if any(not a.startswith("-") or a in ("-k", "-m") for a in rest):  # a path, a -k or -m expression
+        return []
+    cores = os.cpu_count() or 1
+    workers = min(cores, 4)
+    if workers < 2:
+        return []
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, cores // workers)))
+    return ["-n", str(workers), "--dist", "loadgroup"]
+
+
 def main(argv: list[str]) -> int:
     if argv and argv[0] in ("-h", "--help", "help"):
         print(__doc__)
@@ -127,7 +144,7 @@ def main(argv: list[str]) -> int:
         return run([str(py), "-m", "course_utils.grade", *rest])  # in the folder you are in: paths are read from it
     if command == "test":
         py = ensure_installed("test")
-        return run([str(py), "-m", "pytest", *rest], cwd=ROOT)
+        return run([str(py), "-m", "pytest", *parallel(rest), *rest], cwd=ROOT)
     sys.exit(f"unknown command {command!r}: use 'python3 course.py' (open), "
              "'python3 course.py check NOTEBOOK' or 'python3 course.py test'.")
 

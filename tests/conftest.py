@@ -23,36 +23,60 @@ def say(request, text: str) -> None:
 
 
 class LessonKernel:
-    """A real Jupyter kernel that has run a solution notebook top to bottom; run more code in it."""
+    """A real Jupyter kernel that has run a (shortened, ``fast_copy``) solution notebook top to bottom; run more
+    code in it.
+
+    This is the one run of each lesson's solution that the in-kernel tests share (the wrong and right answers of
+    test_exercises, the sliders of test_sliders_in_kernel, the offline proof of test_offline): the kernel cannot
+    reach the network (``offline_kernel``: an empty network namespace where the OS allows it, and a guard in
+    Python's ``socket`` module that logs every attempt to ``self.network_log``). Every error output and every
+    stderr line naming an error while the notebook ran is kept in ``self.errors``; a cell that fails stops it."""
 
     def __init__(self, notebook: Path) -> None:
         import tempfile
 
         import nbformat
-        from jupyter_client.manager import start_new_kernel
+        from offline_kernel import offline_kernel
 
         from course_utils.exercises import EXERCISE_TAG, tags
 
+        self.name = notebook.name
         self.tmp = tempfile.TemporaryDirectory()
-        notebook = fast_copy(notebook, Path(self.tmp.name))
-        self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=self.tmp.name)
+        workdir = Path(self.tmp.name)
+        notebook = fast_copy(notebook, workdir)
+        self.network_log = workdir / "network.log"
+        self.km = offline_kernel(workdir, self.network_log)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=120)
         nb = nbformat.read(notebook, as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
         self.cells = {}
+        self.errors: list[str] = []
         for i, cell in enumerate(code):
-            reply = self.run(cell.source)
+            reply = self.run(cell.source, errors=self.errors)
             assert reply["status"] == "ok", f"{notebook.name} code cell {i} failed: {reply.get('evalue')}"
             if EXERCISE_TAG in tags(cell):
                 name = cell.source.split("def ", 1)[1].split("(", 1)[0]
                 self.cells[name] = (cell.source, code[i + 1].source)
 
-    def run(self, code: str, timeout: float = 900) -> dict:
-        """Execute code; return the reply content (status, and ename/evalue/traceback on error).
+    def run(self, code: str, timeout: float = 900, errors: list[str] | None = None) -> dict:
+        """Execute code; return the reply content (status, and ename/evalue/traceback on error); error outputs
+        (and stderr text naming an error) go to ``errors`` when it is given.
 
         900 s: the longest cell of a shortened lesson (FAST_SETTINGS) took 84 s with the 2 cores shared by
         about 7 busy processes (Lesson 2's training cell; Lesson 1's longest 12 s, Lesson 0's 10 s); ten times
         that, so that a slow or busy machine does not fail the tests."""
-        reply = self.kc.execute_interactive(code, timeout=timeout, output_hook=lambda msg: None)
+        def keep_errors(msg) -> None:
+            kind, content = msg["header"]["msg_type"], msg["content"]
+            if errors is None:
+                return
+            if kind == "error":
+                errors.append("\n".join(content.get("traceback", [])) or content.get("evalue", ""))
+            elif kind == "stream" and content.get("name") == "stderr" and "Error" in content.get("text", ""):
+                errors.append(content["text"])
+
+        reply = self.kc.execute_interactive(code, timeout=timeout, output_hook=keep_errors)
         return reply["content"]
 
     def value(self, expression: str):
@@ -78,10 +102,10 @@ def lesson_kernel():
 
     kernels: dict[str, LessonKernel] = {}
 
-    def get(name: str):
+    def get(name: str, whole: bool = False):
         if name not in kernels:
             kernels[name] = LessonKernel(SOLUTIONS / name)
-        return kernels[name].run, kernels[name].cells
+        return kernels[name] if whole else (kernels[name].run, kernels[name].cells)
 
     get.kernels = kernels
     yield get
@@ -103,3 +127,36 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     reason = reason.removeprefix("Skipped: ")
     terminalreporter.write_line(f"NOTE: the browser tests were SKIPPED ({reason}): the sliders were not tried in a "
                                 f"real browser; {BROWSER_HOWTO}.", yellow=True, bold=True)
+
+
+# ------------------------------------------------------------------ running on several workers (pytest-xdist)
+# `--dist loadgroup` sends the tests of one group to one worker. The groups keep what is expensive to make on one
+# worker, made once: each lesson's shared kernel (every test that uses `lesson_kernel` for that lesson), and each
+# module's module-scoped fixtures (its tests stay together). Modules without such fixtures, whose tests each start
+# their own processes, are spread test by test.
+SPREAD_MODULES = {"test_grade.py", "test_bad_input_cli.py", "test_launcher.py", "test_exercises.py"}
+_LESSON_NAME = __import__("re").compile(r"\b(\d\d_\w+\.ipynb)")
+
+
+def _lesson_of(item) -> str | None:
+    """The lesson whose shared kernel ``item`` uses, if it uses one."""
+    if "lesson_kernel" not in getattr(item, "fixturenames", ()):
+        return None
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    for value in params.values():
+        if isinstance(value, str) and _LESSON_NAME.fullmatch(value):
+            return value
+    import inspect
+
+    found = _LESSON_NAME.search(inspect.getsource(item.function))
+    return found.group(1) if found else None
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        lesson = _lesson_of(item)
+        module = Path(str(item.fspath)).name
+        if lesson is not None:
+            item.add_marker(pytest.mark.xdist_group(f"lesson-{lesson}"))
+        elif module not in SPREAD_MODULES:
+            item.add_marker(pytest.mark.xdist_group(module))

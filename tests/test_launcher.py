@@ -122,3 +122,19 @@ def test_open_as_root_passes_allow_root(monkeypatch, tmp_path, capsys, root, res
     assert cmd[:3] == ["python", "-m", "jupyter"]
     assert cmd.count("--allow-root") == len(flag) + rest.count("--allow-root")
     assert ("--allow-root" in capsys.readouterr().out) == bool(flag)
+
+
+def test_the_test_run_uses_a_worker_per_core_unless_told_otherwise(monkeypatch, tmp_path):
+    course = load_course(monkeypatch, tmp_path)
+    monkeypatch.setenv("OMP_NUM_THREADS", "unset")  # remembered, so the test leaves the environment as it was
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.setattr(course.os, "cpu_count", lambda: 2)
+    assert course.parallel([]) == ["-n", "2", "--dist", "loadgroup"]
+    assert course.os.environ["OMP_NUM_THREADS"] == "1"  # each worker's torch: its share of the 2 cores
+    assert course.parallel(["--durations=5"]) == ["-n", "2", "--dist", "loadgroup"]
+    for chosen in (["-n", "0"], ["-p", "no:xdist"], ["-k", "scheduler"], ["tests/test_scheduler.py"]):
+        assert course.parallel(chosen) == [], chosen
+    monkeypatch.setattr(course.os, "cpu_count", lambda: 16)
+    assert course.parallel([])[:2] == ["-n", "4"]  # at most 4 workers: memory, not cores, limits a laptop
+    monkeypatch.setattr(course.os, "cpu_count", lambda: 1)
+    assert course.parallel([]) == []
