@@ -59,7 +59,7 @@ QUESTIONS = (
         ),
         choices=(
             Choice(
-                "Nothing: `2 * pixels / 255 - 1` is eq. 0.1 exactly.",
+                "Nothing: `2 * pixels / 255 - 1` is eq. 0.1 exactly, term for term.",
                 why=(
                     "On paper it is: $x = 2p/255 - 1$. But the code runs left to right, and `2 * pixels` is "
                     "computed first, in `uint8`, which wraps around above 255: pixel 200 becomes "
@@ -68,7 +68,7 @@ QUESTIONS = (
             ),
             Choice(
                 "`/ 255` divides whole numbers, so every value is rounded down and the result is only ever "
-                "-1 or +1.",
+                "-1, 0 or +1.",
                 why=(
                     "Tempting if you know C or Python 2, where dividing integers rounds. In PyTorch (and "
                     "Python 3) `/` is always true division and returns floats: `pixels / 255` keeps the "
@@ -76,17 +76,18 @@ QUESTIONS = (
                 ),
             ),
             Choice(
-                "`2 * pixels` is computed in `uint8` and wraps around above 255, so every pixel above 127 "
-                "comes out wrong (255 gives about 0 instead of +1).",
+                "`2 * pixels` is computed in `uint8` and wraps around past 255: every pixel above 127 comes "
+                "out wrong.",
                 correct=True,
                 why=(
-                    "`uint8` holds 0..255 and arithmetic on it wraps around, so `2 * 200` is 144 and "
-                    "`2 * 255` is 254, giving $-0.004$ instead of $+1$. Dividing first, `2 * (pixels / 255) - 1`, "
-                    "turns the numbers into floats before anything can overflow (the hint's advice)."
+                    "`uint8` holds 0..255 and arithmetic on it wraps around, so `2 * 200` is 144, `2 * 128` is 0, "
+                    "and `2 * 255` is 254, giving $-0.004$ instead of $+1$. Dividing first, "
+                    "`2 * (pixels / 255) - 1`, turns the numbers into floats before anything can overflow (the "
+                    "hint's advice)."
                 ),
             ),
             Choice(
-                "The `- 1` should be `- 0.5`: it must shift by half the range.",
+                "The `- 1` should be `- 0.5`: to centre the values it must shift them by half the range.",
                 why=(
                     "Shifting by half *a* range is the right idea, but which range? After `2 * p / 255` the "
                     "values run from 0 to 2, and half of that is 1. Check the ends: with `- 0.5`, pixel 0 "
@@ -183,7 +184,7 @@ QUESTIONS = (
         ),
         choices=(
             Choice(
-                "To turn pure static into a finished picture in one go.",
+                "To turn pure static into a finished picture in one go, from a single look at the static.",
                 why=(
                     "That is what we want at the end, so it is natural to ask for it directly. But the lesson's "
                     "story, and the course, go one small step at a time: each step only has to undo a little "
@@ -191,8 +192,8 @@ QUESTIONS = (
                 ),
             ),
             Choice(
-                "To look at a noisy picture and its timestep $t$ and guess the static in it, so that a little "
-                "can be taken away at each step.",
+                "To guess the static in a noisy picture, told its timestep $t$, so that a little can be taken "
+                "away at each step.",
                 correct=True,
                 why=(
                     "The network learns one small step back, from a noisy picture and how noisy it is "

@@ -21,9 +21,9 @@ QUESTIONS = (
                 "per picture.",
                 why=(
                     "It does hold one number per picture, shape (N,). But broadcasting lines shapes up from the "
-                    "right, so (N,) against (N, C, H, W) would pair the N numbers with the W columns of every "
-                    "picture (and fail unless N = W). The reshape to (N, 1, 1, 1) is what gives each picture its "
-                    "own number."
+                    "right, so (N,) against (N, C, H, W) pairs the N numbers with the W columns of every picture: "
+                    "an error unless N is 1 or W, and wrong pictures when N = W. The reshape to (N, 1, 1, 1) is "
+                    "what gives each picture its own number."
                 ),
             ),
             Choice(
@@ -75,8 +75,8 @@ QUESTIONS = (
                 ),
             ),
             Choice(
-                "The photo is still clearly there under the static: $\\bar\\alpha_T \\approx 0.36$, so its "
-                "amplitude is about 0.6, and the variance check fails.",
+                "The photo still shows clearly under the static ($\\bar\\alpha_T \\approx 0.36$), and the "
+                "variance check fails.",
                 correct=True,
                 why=(
                     r"The product of the 100 alphas is $\bar\alpha_T = 0.36$ (run "
@@ -156,7 +156,7 @@ QUESTIONS = (
                 why=(
                     "The premise is right, and the lesson stresses it: the static's power is "
                     r"$1-\bar\alpha_t$ on every pattern. But the ratio also has the picture's power in it, "
-                    r"$\mathrm{SNR}_k(t) = \mathrm{SNR}(t)\,P_k$ (eq. 1.8), and the digits' $P_k$ ranges from "
+                    r"$\mathrm{SNR}_k(t) = \mathrm{SNR}(t)\,P_k$ (eq. 1.8), and the groups' power ranges from "
                     "10 (mean brightness) to 0.04 (finest), so the crossings range from 803 to 121."
                 ),
             ),
@@ -173,19 +173,22 @@ QUESTIONS = (
             Choice(
                 "Group 2, which holds pattern $(0, 2)$, the digits' strongest pattern.",
                 why=(
-                    "A good reading of the lesson: group 2 does stand out, lasting until code timestep 748, "
-                    "much longer than its neighbours (group 1 at 419, group 3 at 394). But 'strongest pattern' "
-                    "means strongest apart from the mean: group 0, the mean brightness, holds power 10 against "
-                    "5.8 and lasts until 803."
+                    "A good reading of the lesson: pattern $(0, 2)$ is the digits' strongest, power 16, more "
+                    "than the mean brightness's 10, and group 2 lasts until code timestep 748, far longer than its "
+                    "neighbours (groups 1 and 3: 419 and 394). But a bar belongs to a whole group, whose SNR is "
+                    "its total signal over its total noise. Group 2's other two patterns, $(1, 1)$ and $(2, 0)$, "
+                    "are weak (0.5 and 0.9), so the group averages 5.8 and drowns before group 0 (power 10, at "
+                    "803)."
                 ),
             ),
             Choice(
                 "Group 0, the mean brightness: it drowns last, at code timestep 803.",
                 correct=True,
                 why=(
-                    r"Its power $P_0 \approx 10$ is by far the largest (the digits are mostly paper, at $-1$), "
-                    r"and with the same static on every pattern, the strongest pattern keeps "
-                    r"$\mathrm{SNR}_k > 1$ longest (eq. 1.8). The finest group goes first, at 121."
+                    r"Group 0 is the mean brightness alone, with power $P_0 \approx 10$ (the digits are mostly "
+                    r"paper, at $-1$): more than any other group (group 2 holds the single strongest pattern, but "
+                    r"averages 5.8 over its three). With the same static on every pattern, the group with the most "
+                    r"power keeps $\mathrm{SNR}_k > 1$ longest (eq. 1.8). The finest group goes first, at 121."
                 ),
             ),
         ),
@@ -207,8 +210,8 @@ QUESTIONS = (
                 ),
             ),
             Choice(
-                "Its end point, $\\mathcal N(0, I)$, does not depend on the picture, so we can draw it exactly "
-                "with `torch.randn`; and fresh randomness gives each run its own picture.",
+                "Its end point, $\\mathcal N(0, I)$, is the same for every picture and can be drawn exactly "
+                "with `torch.randn`.",
                 correct=True,
                 why=(
                     "Generation must start from the end point with no picture in hand. Pure static is the same "
@@ -227,7 +230,7 @@ QUESTIONS = (
                 ),
             ),
             Choice(
-                "Static is easier for a network to remove than blur.",
+                "Static is easier for a network to learn to remove than blur, so each step back is easier.",
                 why=(
                     "Undoing blur is indeed hard, so this sounds reasonable. But it is a claim about the "
                     "*steps*, and the question is about the *end point*: where generation starts. The lesson's "

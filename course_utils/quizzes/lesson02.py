@@ -71,8 +71,8 @@ QUESTIONS = (
                 ),
             ),
             Choice(
-                "The target is a *second*, fresh draw of noise, not the noise that went into `x_t`: there "
-                "is nothing to learn, and the best the network can do is guess 0, which scores 1.",
+                "The target is a *second*, fresh draw of noise, not the one inside `x_t`: nothing about it "
+                "can be learned.",
                 correct=True,
                 why=(
                     r"The network sees $x_t$, which contains the first draw; the target is an independent "
@@ -114,15 +114,15 @@ QUESTIONS = (
                 why=(
                     "The simplified objective does give every $t$ the same weight, which is a true and "
                     "relevant fact. But equal weight is not equal difficulty: the bars measure how hard the "
-                    "guess is at each $t$, and that changes by two orders of magnitude."
+                    "guess is at each $t$, and with the shipped model they fall from about 0.5 to about 0.001."
                 ),
             ),
             Choice(
                 r"Highest at small $t$, falling to nearly 0 at large $t$.",
                 correct=True,
                 why=(
-                    r"With the shipped model, from about 0.44 in the first tenth of the timesteps to 0.003 in "
-                    r"the last. At large $t$ the noise is nearly all of $x_t$, so guessing it is easy; at small "
+                    r"With the shipped model, from about 0.5 in the first bar ($t < 50$) to about 0.001 in the "
+                    r"last. At large $t$ the noise is nearly all of $x_t$, so guessing it is easy; at small "
                     r"$t$ it is a faint sprinkle on a clear digit. (For the *picture* it is the reverse: eq. 2.2 "
                     r"multiplies an error in $\hat\epsilon$ by $\sqrt{1-\bar\alpha_t}/\sqrt{\bar\alpha_t}$, tiny "
                     r"at small $t$ and huge at large $t$.)"
@@ -140,15 +140,14 @@ QUESTIONS = (
             Choice(
                 "A blurry average digit, since with that much static the best single guess is an average.",
                 why=(
-                    "That is what the points slider shows, and what the *ideal* guess of the clean picture "
-                    r"would be. But $\hat x_0$ here comes from the noise guess through eq. 2.2, which at "
+                    "That is what the *ideal* guess of the clean picture does at large $t$ (the green crosses "
+                    r"of the points slider). But $\hat x_0$ here comes from the noise guess through eq. 2.2, which at "
                     r"`t = 999` divides by $\sqrt{\bar\alpha_t} \approx 5 \times 10^{-5}$: the average never "
                     "survives that."
                 ),
             ),
             Choice(
-                "Hard black-and-white speckle: eq. 2.2 multiplies any error in the noise guess by about "
-                "20,000, and clipping leaves only its sign.",
+                "Hard black-and-white speckle: eq. 2.2 blows small errors in the noise guess up enormously.",
                 correct=True,
                 why=(
                     r"At `t = 999`, $\bar\alpha_t = 2.4 \times 10^{-9}$ and "
@@ -184,8 +183,7 @@ QUESTIONS = (
         ),
         choices=(
             Choice(
-                "Only points of the training set: at small $t$ the softmax puts nearly all its weight on the "
-                "nearest training point, so it would copy.",
+                "Copies of training points: at small $t$ the softmax puts nearly all its weight on one of them.",
                 correct=True,
                 why=(
                     r"At small $t$ the Gaussian weights of eq. 2.3 are so sharp that the ideal guess *is* the "
@@ -194,7 +192,7 @@ QUESTIONS = (
                 ),
             ),
             Choice(
-                "The best new samples possible, since it makes no mistakes.",
+                "The best new samples possible: it makes no mistakes, so nothing it draws can be wrong.",
                 why=(
                     "'Best possible guess' sounds like 'best possible sampler'. But it is best at predicting "
                     "*this* training set, and the best prediction of a training point is that training point: "
@@ -202,11 +200,12 @@ QUESTIONS = (
                 ),
             ),
             Choice(
-                "The average of all the training points, the middle of the moons.",
+                "Blends of the training points: the ideal guess is a weighted average, so it lands between "
+                "them.",
                 why=(
-                    r"At large $t$ that is what it gives: all the guesses collapse to the middle. But as $t$ "
-                    r"falls, $1-\bar\alpha_t$ shrinks and the softmax sharpens, until one training point takes "
-                    "nearly all the weight."
+                    r"It is a weighted average, and at large $t$ it does blend them all: every guess collapses "
+                    r"to the middle of the moons. But as $t$ falls, $1-\bar\alpha_t$ shrinks and the softmax "
+                    "sharpens, until one training point takes nearly all the weight, and the blend is that point."
                 ),
             ),
         ),

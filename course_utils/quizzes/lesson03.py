@@ -73,8 +73,8 @@ QUESTIONS = (
                 ),
             ),
             Choice(
-                "The guess $\\hat x_0$ already looks like a digit, mostly the one the run will end on; the "
-                "sample $x_t$ shows it too, under a lot of static.",
+                "A digit on the right, mostly the one the run ends on; on the left the same, under heavy "
+                "static.",
                 correct=True,
                 why=(
                     r"The guess settles early into a blurry average digit and sharpens as $t$ falls (in a run "
@@ -192,7 +192,7 @@ QUESTIONS = (
         ),
         choices=(
             Choice(
-                "The model copies its training digits.",
+                "The model copies its training digits: its samples are training digits, redrawn.",
                 why=(
                     "Closer to the training set does point that way, so it is tempting. But copies would pile "
                     "up near distance 0, and they do not: the generated digits are *somewhat* closer than new "
@@ -200,13 +200,14 @@ QUESTIONS = (
                 ),
             ),
             Choice(
-                "Some memorisation: the samples are a little closer to the training digits than new real "
-                "digits are, the first sign of what the ideal denoiser would do all the way.",
+                "Some memorisation: the samples lean a little more towards the training digits than new real "
+                "ones do.",
                 correct=True,
                 why=(
                     "Held-out digits show how far a genuinely new drawing usually is from its nearest training "
                     "digit. Sitting a little to the left means a little closer than that: the model leans "
-                    "towards its training set, which is why the shipped checkpoint trains with dropout."
+                    "towards its training set, the first sign of what the ideal denoiser would do all the way; "
+                    "that is why the shipped checkpoint trains with dropout."
                 ),
             ),
             Choice(

@@ -267,7 +267,8 @@ QUESTIONS = (
                 ),
             ),
             Choice(
-                "The schedule: the last $\\beta$ is capped at 0.999, so $\\bar\\alpha$ drops 1,000-fold in one step.",
+                "The schedule: its last $\\beta$ reaches the cap of 0.999, so $\\bar\\alpha$ drops 1,000-fold "
+                "in one step.",
                 correct=True,
                 why=(
                     "$\\bar\\alpha_{T-2} = 2.4 \\times 10^{-6}$, $\\bar\\alpha_{T-1} = 2.4 \\times 10^{-9}$, "

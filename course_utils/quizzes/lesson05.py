@@ -202,9 +202,9 @@ QUESTIONS = (
             Choice(
                 "A deterministic walk cannot follow guidance; DDPM's fresh noise keeps it on course.",
                 why=(
-                    "Tempting: DDPM does score 100 %, and earlier versions of the course blamed DDIM itself. But the "
-                    "lesson changes one switch alone, eq. 5.3, and the same deterministic DDIM scores 100.0 %. Fresh "
-                    "noise is not what DDPM had; it simply had no second half to get wrong."
+                    "Tempting: DDPM does score 100 %, and it differs from DDIM by its fresh noise. But the lesson "
+                    "changes one switch alone, eq. 5.3, and the same deterministic DDIM scores 100.0 %. Fresh noise "
+                    "is not what DDPM had; it simply had no second half to get wrong."
                 ),
             ),
             Choice(

@@ -176,17 +176,17 @@ QUESTIONS = (
     Question(
         kind="plot",
         prompt=(
-            "Section 5's table asks for the issue's 20 prompts and the pairs never drawn for training (a green sun, "
-            "an orange house, a purple tree, a brown flower, a black boat), 32 drawings each, and reads colour and "
-            "object back. If the model only copied its training pictures, the unseen rows would fail. What does "
-            "the table show?"
+            "Section 5's table asks for 20 test prompts (red, yellow, green and blue on every object) and the pairs "
+            "never drawn for training (a green sun, an orange house, a purple tree, a brown flower, a black boat), "
+            "32 drawings each, and reads colour and object back. If the model only copied its training pictures, "
+            "the unseen rows would fail. What does the table show?"
         ),
         choices=(
             Choice(
                 "Unseen rows about as right as the seen ones: 'purple' and 'tree' learned apart, then combined.",
                 correct=True,
                 why=(
-                    "The lesson asserts the unseen pairs within 15 points of the seen ones. Each colour was "
+                    "The lesson asserts the unseen pairs no more than 15 points below the seen ones. Each colour was "
                     "seen on other objects and each object in other colours; the model combines them. That is why a "
                     "mean of word vectors added to the time embedding is enough for one colour and one object."
                 ),
