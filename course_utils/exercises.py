@@ -46,7 +46,8 @@ FAST_SETTINGS = {
     "03_sampling.ipynb": {"N_EVAL = 500": "N_EVAL = 100"},
     "04_static_to_picture.ipynb": {"BLUR_STEPS = 3000": "BLUR_STEPS = 100", "N_EVAL = 500": "N_EVAL = 100"},
     "05_asking_for_a_picture.ipynb": {"POINT_STEPS = 2000": "POINT_STEPS = 800",
-                                      "DIGIT_STEPS = 2000": "DIGIT_STEPS = 100", "N_TABLE = 40": "N_TABLE = 20"},
+                                      "DIGIT_STEPS = 2000": "DIGIT_STEPS = 100", "N_TABLE = 40": "N_TABLE = 10",
+                                      "TRAP_N, TRAP_SEEDS = 9, 30": "TRAP_N, TRAP_SEEDS = 9, 12"},
 }
 FAST_SETTINGS["06_straight_paths.ipynb"] = {"FLOW_STEPS = 3000": "FLOW_STEPS = 100", "N_EVAL = 500": "N_EVAL = 200"}
 
