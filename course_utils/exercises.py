@@ -38,9 +38,9 @@ NOTEBOOKS = ROOT / "notebooks"
 SOLUTIONS = NOTEBOOKS / "solutions"
 
 # Shorter training for runs that only exercise a lesson's checks or sliders: the tests that run a lesson
-# again, and the grader (``python -m course_utils.grade``). The full notebooks run unchanged under nbval in
-# the main test run. Each key is a setting line that must be in exactly one code cell of the notebook; the
-# lessons must not change these lines' text.
+# again, and the grader (``python -m course_utils.grade``). The full notebooks run unchanged under nbval with
+# ``python3 course.py test notebooks/solutions`` and in scripts/benchmark.py (docs/testing.md). Each key is a
+# setting line that must be in exactly one code cell of the notebook; the lessons must not change these lines' text.
 FAST_SETTINGS = {
     "02_denoiser.ipynb": {"DIGIT_STEPS = 3000": "DIGIT_STEPS = 100", "POINT_STEPS = 3000": "POINT_STEPS = 300"},
     "03_sampling.ipynb": {"N_EVAL = 500": "N_EVAL = 100"},

@@ -1,8 +1,8 @@
 """The exercise contract, proved on every lesson.
 
 - Learner notebooks are generated from the solution notebooks and committed in sync.
-- Solution notebooks pass their checks (the nbval run itself is in the main pytest run: see
-  pyproject.toml's testpaths; here each check is also run in a kernel).
+- Solution notebooks pass their checks under the grader (nbval; the full-length nbval run is separate:
+  docs/testing.md), and each check also in the shared lesson kernel.
 - Every check cell fails on the untouched learner stub, and no other cell fails there.
 - Every check fails, with the right one-line message, on each common wrong answer it claims to catch,
   and passes other correct ways to write the exercise (tests/wrong_answers/lessonN.py).
