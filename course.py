@@ -127,7 +127,7 @@ def parallel(rest: list[str]) -> list[str]:
     if workers < 2:
         return []
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, cores // workers)))
-    return ["-n", str(workers), "--dist", "loadgroup"]
+    return ["-n", str(workers), "--dist", "loadgroup", "--no-loadscope-reorder"]  # tests/conftest.py's order
 
 
 def main(argv: list[str]) -> int:

@@ -129,9 +129,9 @@ def test_the_test_run_uses_a_worker_per_core_unless_told_otherwise(monkeypatch, 
     monkeypatch.setenv("OMP_NUM_THREADS", "unset")  # remembered, so the test leaves the environment as it was
     monkeypatch.delenv("OMP_NUM_THREADS")
     monkeypatch.setattr(course.os, "cpu_count", lambda: 2)
-    assert course.parallel([]) == ["-n", "2", "--dist", "loadgroup"]
+    assert course.parallel([]) == ["-n", "2", "--dist", "loadgroup", "--no-loadscope-reorder"]
     assert course.os.environ["OMP_NUM_THREADS"] == "1"  # each worker's torch: its share of the 2 cores
-    assert course.parallel(["--durations=5"]) == ["-n", "2", "--dist", "loadgroup"]
+    assert course.parallel(["--durations=5"]) == ["-n", "2", "--dist", "loadgroup", "--no-loadscope-reorder"]
     for chosen in (["-n", "0"], ["-p", "no:xdist"], ["-k", "scheduler"], ["tests/test_scheduler.py"]):
         assert course.parallel(chosen) == [], chosen
     monkeypatch.setattr(course.os, "cpu_count", lambda: 16)
