@@ -17,8 +17,8 @@ from course_utils import quiz
 from course_utils.exercises import NOTEBOOKS, learner_path, solution_notebooks
 from course_utils.quizzes import lessons
 
-ALL_LESSONS = list(range(8))
-PRESENT = lessons()  # the lessons whose question file exists (all 8 once the course is complete)
+ALL_LESSONS = list(range(9))
+PRESENT = lessons()  # the lessons whose question file exists (all 9 once the course is complete)
 
 
 def test_every_lesson_has_a_quiz():
@@ -150,12 +150,12 @@ def test_the_question_text_is_rendered():
 
 
 @pytest.mark.parametrize("bad, error, words", [
-    (8, ValueError, "from 0 to 7"),
-    (-1, ValueError, "from 0 to 7"),
-    ("3", TypeError, "an int from 0 to 7"),
-    (3.0, TypeError, "an int from 0 to 7"),
-    (True, TypeError, "an int from 0 to 7"),
-    (None, TypeError, "an int from 0 to 7"),
+    (9, ValueError, "from 0 to 8"),
+    (-1, ValueError, "from 0 to 8"),
+    ("3", TypeError, "an int from 0 to 8"),
+    (3.0, TypeError, "an int from 0 to 8"),
+    (True, TypeError, "an int from 0 to 8"),
+    (None, TypeError, "an int from 0 to 8"),
 ])
 def test_bad_input_says_what_was_expected(bad, error, words):
     for fn in (quiz.take_quiz, quiz.load):
