@@ -29,3 +29,9 @@ from . import lesson7  # noqa: E402
 
 WRONG_ANSWERS["07_crayons_from_words.ipynb"] = lesson7.WRONG_ANSWERS
 RIGHT_ANSWERS["07_crayons_from_words.ipynb"] = lesson7.RIGHT_ANSWERS
+
+# Lesson 8 (your drawing: image to image, inpainting)
+from . import lesson8  # noqa: E402
+
+WRONG_ANSWERS["08_your_drawing.ipynb"] = lesson8.WRONG_ANSWERS
+RIGHT_ANSWERS["08_your_drawing.ipynb"] = lesson8.RIGHT_ANSWERS
