@@ -415,13 +415,7 @@ def _render(draw, grid, p, colours, size, g: np.random.Generator) -> np.ndarray:
         label = np.where(mask, np.uint8(len(deltas)), label)
     # crayon grain: wax sticks to the tops of the paper's tooth, so some specks keep the paper's colour; strokes
     # run in one direction. Pressure 1 = full colour; the grain moves a pixel only towards the paper.
-    gs, rep = 2 * size, _SUPERSAMPLE // 2  # grain cells are half a picture pixel
-    speck = g.random((m, gs, gs), dtype=np.float32)
-    t = (np.arange(gs, dtype=np.float32) + 0.5) / gs
-    h = _col(p["hatch"])
-    stroke = 0.5 + 0.5 * np.sin((t[None, None, :] * np.cos(h) + t[None, :, None] * np.sin(h)) * (np.pi * size * 1.5))
-    pressure = (1.0 - 0.55 * speck**2 * (0.4 + 0.6 * stroke)).astype(np.float32)  # (m, gs, gs)
-    pressure = pressure.repeat(rep, 1).repeat(rep, 2)  # (m, s, s)
+    pressure = grain(g, p["hatch"], size)  # (m, s, s)
     pic = np.broadcast_to(paper[:, :, None, None], (m, 3, size, size)).copy()
     for k, delta in enumerate(deltas, start=1):
         # the share of each picture pixel this layer covers, weighted by the pressure: (m, size, size)
@@ -429,6 +423,22 @@ def _render(draw, grid, p, colours, size, g: np.random.Generator) -> np.ndarray:
         cover = cover.reshape(m, size, _SUPERSAMPLE, size, _SUPERSAMPLE).mean(axis=(2, 4))
         pic += delta[:, :, None, None] * cover[:, None]
     return np.clip(2 * pic - 1, -1, 1).astype(np.float32)
+
+
+def grain(g: np.random.Generator, hatch: np.ndarray, size: int) -> np.ndarray:
+    """The crayon's pressure on the fine grid (4 cells a pixel), from 0.45 to 1: (m, 4 size, 4 size) float32.
+
+    Wax sticks to the tops of the paper's tooth, so some specks keep the paper's colour; strokes run in the
+    direction ``hatch`` (radians, one per picture). Used by the drawings and by Lesson 8's canvas (``canvas.py``).
+    """
+    m = len(hatch)
+    gs, rep = 2 * size, _SUPERSAMPLE // 2  # grain cells are half a picture pixel
+    speck = g.random((m, gs, gs), dtype=np.float32)
+    t = (np.arange(gs, dtype=np.float32) + 0.5) / gs
+    h = _col(np.asarray(hatch))
+    stroke = 0.5 + 0.5 * np.sin((t[None, None, :] * np.cos(h) + t[None, :, None] * np.sin(h)) * (np.pi * size * 1.5))
+    pressure = (1.0 - 0.55 * speck**2 * (0.4 + 0.6 * stroke)).astype(np.float32)  # (m, gs, gs)
+    return pressure.repeat(rep, 1).repeat(rep, 2)  # (m, s, s)
 
 
 # ---------------------------------------------------------------- the course's measures

@@ -34,16 +34,19 @@ def prompt_table(model, pairs, *, n: int = 32, guidance: float = 3.0, steps: int
     ``steps`` steps, ``guidance``),
     and the share read as the right colour, the right object and both. Returns one dict per pair with keys
     colour, object, prompt, seen (not in HELD_OUT), colour_ok, object_ok, both, and samples (n, 3, H, W)."""
+    from .forward import BlurToStatic
     from .sample import make_scheduler
     from .sampling import sample
 
     if sampler not in ("ddpm", "ddim"):
         raise ValueError(f'sampler must be "ddpm" or "ddim", got {sampler!r}.')
     sched = make_scheduler(model, sampler, steps)  # the course's grid, x0_hat clipped (sample.make_scheduler)
+    # a blur-to-static model (Lesson 8) has one scheduler for both: ddpm is its ancestral step, ddim its eta = 0
+    eta = (1.0 if sampler == "ddpm" else 0.0) if isinstance(sched, BlurToStatic) else None
     rows = []
     for colour, obj in pairs:
         prompt = crayons.prompt_for(colour, obj)
-        x = sample(model, sched, n, labels=prompt, guidance=guidance, negative=negative, progress=False,
+        x = sample(model, sched, n, labels=prompt, guidance=guidance, negative=negative, progress=False, eta=eta,
                    generator=torch.Generator().manual_seed(seed)).clamp(-1, 1).cpu()
         c_ok = crayons.read_colour(x) == crayons.COLOURS.index(colour)
         o_ok = crayons.read_object(x) == crayons.OBJECTS.index(obj)

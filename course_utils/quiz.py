@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 KINDS = ("predict", "equation", "bug", "plot", "concept")
-LESSONS = range(8)
+LESSONS = range(9)
 RIGHT = "Right."
 WRONG = "Not quite."
 PICK_FIRST = "Pick an answer first, then press Check."
@@ -49,10 +49,10 @@ class Question:
 
 def _check_lesson(lesson) -> int:
     if isinstance(lesson, bool) or not isinstance(lesson, int):
-        raise TypeError(f"lesson must be an int from 0 to 7 (the lesson's number), not {type(lesson).__name__} "
+        raise TypeError(f"lesson must be an int from 0 to 8 (the lesson's number), not {type(lesson).__name__} "
                         f"{lesson!r}")
     if lesson not in LESSONS:
-        raise ValueError(f"lesson must be from 0 to 7 (the course's lessons), not {lesson}")
+        raise ValueError(f"lesson must be from 0 to 8 (the course's lessons), not {lesson}")
     return lesson
 
 
@@ -287,6 +287,6 @@ def _quiz_class():
 
 
 def take_quiz(lesson: int):
-    """Show lesson ``lesson``'s quiz (0 to 7); returns the quiz widget (a VBox: the last line of a cell shows it)."""
+    """Show lesson ``lesson``'s quiz (0 to 8); returns the quiz widget (a VBox: the last line of a cell shows it)."""
     questions = validate(load(lesson), lesson)
     return _quiz_class()().setup(lesson, questions)

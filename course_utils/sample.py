@@ -308,6 +308,21 @@ def check_out(raw: str) -> tuple[Path, Path]:
     return npy, png
 
 
+def check_init(model, args) -> tuple[torch.Tensor, str | None]:
+    """--init's drawing for ``model`` as (1, 3, H, W) in [-1, 1] and a note if it was resized, or a ValueError in one
+    line (img2img.load_picture: missing, not a picture, grey, not square, values out of range)."""
+    from .img2img import load_picture
+    from .sampling import sample_shape
+
+    shape = sample_shape(model)
+    if len(shape) != 3 or shape[0] != 3 or shape[1] != shape[2]:
+        raise ValueError(f"--init is for the colour crayon checkpoints (crayons, crayons-blur); {args.checkpoint} "
+                         f"draws {'x'.join(map(str, shape))} samples.")
+    if ((getattr(model, "trained_on", None) or {}).get("process") or {}).get("kind") == "flow_matching":
+        raise ValueError("--init is for the noise and blur-to-static checkpoints, not a flow-matching one.")
+    return load_picture(args.init, shape[-1])
+
+
 def _check_flow_args(args, flow: bool) -> None:
     """--solver belongs to flow checkpoints only; --sampler, --spacing and --eta to the others (a ValueError).
 
@@ -355,6 +370,13 @@ def main(argv: list[str] | None = None) -> int:
                         help='what to draw, e.g. "a red house" (a text-conditional checkpoint: crayons, Lesson 7)')
     parser.add_argument("--negative", default=None,
                         help="a prompt to guide away from instead of the null prompt (with --prompt)")
+    parser.add_argument("--init", default=None,
+                        help="image to image (Lesson 8, SDEdit): start from this drawing, a .png or .npy (3, H, W) in "
+                             "[-1, 1], smudged part of the way to static (--strength) and brought back; a square "
+                             "picture of another size is resized to the model's")
+    parser.add_argument("--strength", type=float, default=None,
+                        help="with --init: how far to smudge it, 0..1 (default 0.8, as diffusers; 0: unchanged, 1: "
+                             "smudged to the top of the grid, a new drawing); the last int(steps * strength) steps run")
     parser.add_argument("--out", default="samples.npy",
                         help="the .npy file to write (a .png of the same name goes beside it)")
     args = parser.parse_args(argv)
@@ -369,6 +391,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--eta applies to --sampler ddim only (--sampler {args.sampler} has no eta)")
     if not 0 <= args.seed <= MAX_SEED:
         parser.error(f"--seed must be between 0 and 2**63-1, got {args.seed}")
+    if args.strength is not None and args.init is None:
+        parser.error("--strength needs --init (the drawing to start from), such as --init drawing.png --strength 0.5")
+    if args.strength is not None and not 0 <= args.strength <= 1:  # NaN too
+        parser.error(f"--strength must be between 0 and 1 (0: the drawing unchanged, 1: a new drawing), got "
+                     f"{args.strength}")
     if args.guidance is not None:  # NaN, inf and 1e6 too: one sentence with the range (guidance.MAX_GUIDANCE)
         try:
             check_guidance(args.guidance, "--guidance", maximum=MAX_GUIDANCE)
@@ -382,15 +409,29 @@ def main(argv: list[str] | None = None) -> int:
         sampler = (args.solver or "euler") if flow else (args.sampler or default_sampler(model))
         spacing = args.spacing or "below_top"
         sched = make_scheduler(model, sampler, args.steps, spacing)
+        init = check_init(model, args) if args.init is not None else None
         npy, png = check_out(args.out)
     except (CheckpointError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if init is not None and init[1]:
+        print(init[1], file=sys.stderr)
     tic = time.perf_counter()
     eta = args.eta or 0.0
     if isinstance(sched, BlurToStatic):  # one scheduler, both samplers: ddpm is its ancestral step (eta = 1)
         eta = 1.0 if sampler == "ddpm" else eta
-    x = sample(model, sched, args.n, eta=eta, generator=torch.Generator().manual_seed(args.seed), **request)
+    if init is not None:  # Lesson 8: SDEdit from the drawing (img2img.image_to_image)
+        from .img2img import image_to_image
+
+        strength = 0.8 if args.strength is None else args.strength
+        x = image_to_image(model, sched, init[0], strength, n=args.n, eta=eta, seed=args.seed,
+                           prompt=request.get("labels"), guidance=request.get("guidance"),
+                           negative=request.get("negative"))
+        from .img2img import strength_timesteps
+
+        request = {**request, "init": args.init, "strength": strength, "ran": len(strength_timesteps(sched, strength))}
+    else:
+        x = sample(model, sched, args.n, eta=eta, generator=torch.Generator().manual_seed(args.seed), **request)
     seconds = time.perf_counter() - tic
     bad = int((~torch.isfinite(x)).sum())
     if bad:  # never write a silent wrong answer: NaN would pass through clamp, inf would become +-1
@@ -425,6 +466,11 @@ def _plural(k: int, word: str) -> str:
 def summary_line(n: int, request: dict, sched, sampler: str, steps: int, seconds: float, npy, png) -> str:
     """The line printed after sampling: what was asked and what actually ran (the spacing the scheduler used)."""
     asked = ""
+    start = ""
+    if request.get("init") is not None:
+        start = (f", from {request['init']} at strength {request['strength']:g} (the last "
+                 f"{_plural(request['ran'], 'step')} of the grid ran)")
+        request = {k: v for k, v in request.items() if k not in ("init", "strength", "ran")}
     if request and isinstance(request["labels"], str):
         away = f" away from {request['negative']!r}" if request.get("negative") is not None else ""
         asked = f", prompt {request['labels']!r}{away} with guidance {request['guidance']:g}"
@@ -435,7 +481,7 @@ def summary_line(n: int, request: dict, sched, sampler: str, steps: int, seconds
                f"({_plural(sched.num_function_evals, 'network evaluation')})")
     else:
         how = f"{sampler} with {_plural(steps, 'step')} ({sched.timestep_spacing})"
-    return f"{_plural(n, 'sample')}{asked}, {how}, {seconds:.2f} s -> {npy} and {png}"
+    return f"{_plural(n, 'sample')}{asked}{start}, {how}, {seconds:.2f} s -> {npy} and {png}"
 
 
 if __name__ == "__main__":

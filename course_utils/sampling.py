@@ -156,7 +156,8 @@ def _check_prediction_fits(config, scheduler) -> None:
 def sample(model: nn.Module, scheduler: NoiseScheduler | BlurToStatic, n: int, *, eta: float | None = None,
            generator: torch.Generator | None = None, shape: tuple[int, ...] | None = None,
            keep_trajectory: bool = False, progress: bool = True, device: torch.device | str | None = None,
-           labels: int | torch.Tensor | None = None, guidance: float | None = None, negative=None):
+           labels: int | torch.Tensor | None = None, guidance: float | None = None, negative=None,
+           x_start: torch.Tensor | None = None, timesteps=None, after_step=None):
     """Draw ``n`` samples by running ``scheduler``'s reverse steps over ``scheduler.timesteps``.
 
     Returns samples (n, *shape), or (samples, Trajectory) with ``keep_trajectory=True``. Random draws use
@@ -172,6 +173,12 @@ def sample(model: nn.Module, scheduler: NoiseScheduler | BlurToStatic, n: int, *
     Lesson 7, for a text-conditional model: ``labels`` a prompt ("a red house"; a list of n prompts; or token ids
     (L,) or (n, L)); None draws without a request (the null prompt). ``negative``: a prompt to guide AWAY from,
     used in place of the null request in eq. 5.2 (needs labels and a guidance other than 1).
+
+    Lesson 8, starting part of the way (image to image, inpainting; ``img2img.py``): ``x_start`` (n, *shape), the
+    picture the loop starts from instead of pure static; ``timesteps``, the steps to run, a tail of
+    ``scheduler.timesteps`` (the first one is where ``x_start`` was smudged to); ``after_step(x_s, s)``, called after
+    each step with the new sample and the timestep it landed on (-1: the clean picture), returns the sample to go
+    on with (RePaint's merge of the kept region).
     """
     if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n (how many samples) must be a positive int, got {n!r}.")
@@ -194,12 +201,19 @@ def sample(model: nn.Module, scheduler: NoiseScheduler | BlurToStatic, n: int, *
     model.eval()
     shape = tuple(shape) if shape is not None else sample_shape(model)
     gen_device = generator.device if generator is not None else device
-    x = torch.randn((n, *shape), generator=generator, device=gen_device).to(device)  # x_{T-1}: pure static
+    if x_start is None:
+        x = torch.randn((n, *shape), generator=generator, device=gen_device).to(device)  # x_{T-1}: pure static
+    else:
+        x = _check_start(x_start, n, shape, scheduler).to(device)
     traj = Trajectory(start=x.cpu() if keep_trajectory else None)
     if isinstance(scheduler, FlowMatchScheduler):  # Lesson 6: the flow's ODE, Euler or Heun (flow.py)
+        if timesteps is not None or after_step is not None:
+            raise ValueError("timesteps and after_step are for the noise and blur-to-static samplers, not a flow's "
+                             "ODE.")
         x = flow_sample_loop(model, scheduler, x, keep_trajectory=keep_trajectory, progress=progress, trajectory=traj)
         return (x, traj) if keep_trajectory else x
-    steps = scheduler.timesteps.tolist()
+    steps = scheduler.timesteps.tolist() if timesteps is None else _check_tail(timesteps, scheduler)
+    landing = dict(zip(steps, steps[1:] + [-1], strict=True))  # each step's target timestep; -1: the clean picture
     if progress:
         from .progress import progress as _progress
 
@@ -214,11 +228,35 @@ def sample(model: nn.Module, scheduler: NoiseScheduler | BlurToStatic, n: int, *
         else:
             out = scheduler.step(eps_hat, t, x, generator=generator)
         x = out.prev_sample
+        if after_step is not None:
+            x = after_step(x, landing[t])
         if keep_trajectory:
             traj.timesteps.append(t)
             traj.samples.append(x.cpu())
             traj.x0_guesses.append(out.pred_original_sample.cpu())
     return (x, traj) if keep_trajectory else x
+
+
+def _check_start(x_start, n: int, shape: tuple[int, ...], scheduler) -> torch.Tensor:
+    """``x_start`` as a float tensor (n, *shape) with finite values, or one sentence saying what was expected."""
+    from ._validate import as_float_tensor, check_finite
+
+    x = as_float_tensor(x_start, "x_start")
+    if tuple(x.shape) != (n, *shape):
+        raise ValueError(f"x_start must have the shape of the samples, {(n, *shape)}, got {tuple(x.shape)}.")
+    check_finite(x, "x_start")
+    return x
+
+
+def _check_tail(timesteps, scheduler) -> list[int]:
+    """``timesteps`` as a list of ints that ends ``scheduler.timesteps`` (its last k entries), or a ValueError."""
+    steps = [int(t) for t in (timesteps.tolist() if isinstance(timesteps, torch.Tensor) else timesteps)]
+    full = scheduler.timesteps.tolist()
+    if not steps or steps != full[len(full) - len(steps):]:
+        raise ValueError(f"timesteps must be the last entries of the scheduler's timesteps ({full[0]} .. {full[-1]}, "
+                         f"{len(full)} of them), got {steps[:4]}{' ...' if len(steps) > 4 else ''}: call "
+                         "set_timesteps, then pass scheduler.timesteps[k:].")
+    return steps
 
 
 class RunSpread(NamedTuple):

@@ -6,6 +6,7 @@
     python scripts/train_checkpoints.py --only digits_cond   # Lesson 5's: the same recipe, told each digit's label
     python scripts/train_checkpoints.py --only digits_flow   # Lesson 6's: the same recipe, flow matching
     python scripts/train_checkpoints.py --only crayons       # Lesson 7's: 16 x 16 crayon drawings from prompts
+    python scripts/train_checkpoints.py --only crayons_blur  # Lesson 8's: crayons' recipe, blur-to-static in colour
 
 Lesson 2's network and loop, trained longer (8,000 steps instead of 3,000) with dropout 0.1, which
 keeps the longer run from memorising the 1,617 training digits (12,000 steps without it: held-out loss
@@ -47,6 +48,9 @@ SETTINGS["digits_cond"] = dict(SETTINGS["digits"], num_classes=10, label_dropout
 # null prompt (Lesson 5's measured share); fresh drawings (20,000, so no dropout); HELD_OUT pairs never drawn.
 SETTINGS["crayons"] = {"steps": 4000, "batch_size": 128, "lr": 2e-3, "ema_decay": 0.999, "seed": 0, "channels": 32,
                        "dropout": 0.0, "label_dropout": 0.1, "image_size": 16, "n_train": 20000, "data_seed": 1}
+# Lesson 8: crayons' recipe with the blur-to-static process in colour (max_blur_sigma chosen with
+# scripts/crayons_blur_sweep.py, docs/models.md)
+SETTINGS["crayons_blur"] = dict(SETTINGS["crayons"], max_blur_sigma=4.0, d_min=0.001)
 SCHEDULE = {"num_train_timesteps": 1000, "beta_schedule": "cosine"}
 # Lesson 6: digits' recipe and network with flow matching (the network predicts the velocity eps - x_0)
 SETTINGS["digits_flow"] = dict(SETTINGS["digits"], prediction_type="velocity")
@@ -101,6 +105,8 @@ def train_crayons(out: Path, settings: dict) -> None:
                     null_prompt=crayons.null_tokens().tolist())
     data = cu.make_drawings(s.pop("n_train"), size, seed=s.pop("data_seed"), exclude=HELD_OUT)
     sched = cu.NoiseScheduler(**SCHEDULE)
+    if "max_blur_sigma" in s:  # Lesson 8: blur, then static, in colour
+        sched = cu.BlurToStatic(sched, max_blur_sigma=s.pop("max_blur_sigma"), d_min=s.pop("d_min"))
     ema, hist = cu.train(model, data.images, sched, progress=True, labels=data.tokens, **s)
     seen = cu.make_drawings(1000, size, seed=TEST_SEED, exclude=HELD_OUT)
     unseen = cu.make_drawings(500, size, seed=TEST_SEED, pairs=HELD_OUT)
@@ -131,7 +137,8 @@ def train_points(out: Path, settings: dict) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=["digits", "points", "digits_blur", "digits-blur", "digits_cond",
-                                           "digits-cond", "digits_flow", "digits-flow", "crayons"])
+                                           "digits-cond", "digits_flow", "digits-flow", "crayons", "crayons_blur",
+                                           "crayons-blur"])
     parser.add_argument("--out-dir", type=Path, default=None, help="write here instead of course_utils/weights")
     parser.add_argument("--steps", type=int, default=None, help="override the number of steps (experiments)")
     parser.add_argument("--max-blur-sigma", type=float, default=None, help="override digits_blur's (experiments)")
@@ -140,14 +147,15 @@ def main() -> int:
     only = ALIASES.get(args.only, args.only)
     tic = time.perf_counter()
     for name, fn in (("points", train_points), ("digits", train_digits), ("digits_blur", train_digits),
-                     ("digits_cond", train_digits_cond), ("digits_flow", train_digits), ("crayons", train_crayons)):
+                     ("digits_cond", train_digits_cond), ("digits_flow", train_digits), ("crayons", train_crayons),
+                     ("crayons_blur", train_crayons)):
         if only and only != name:
             continue
         out = (args.out_dir / SHIPPED[name].name) if args.out_dir else SHIPPED[name]
         settings = dict(SETTINGS[name], **({"steps": args.steps} if args.steps else {}))
-        if args.max_blur_sigma is not None and name == "digits_blur":
+        if args.max_blur_sigma is not None and name in ("digits_blur", "crayons_blur"):
             settings["max_blur_sigma"] = args.max_blur_sigma
-        if args.label_dropout is not None and name in ("digits_cond", "crayons"):
+        if args.label_dropout is not None and name in ("digits_cond", "crayons", "crayons_blur"):
             settings["label_dropout"] = args.label_dropout
         fn(out, settings)
     print(f"total {time.perf_counter() - tic:.0f} s")

@@ -24,6 +24,7 @@ or else to a fresh temporary directory whose path is printed.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -42,6 +43,15 @@ NOTEBOOKS = {  # notebook -> number of sliders it shows
 }
 NOTEBOOKS["06_straight_paths.ipynb"] = 1  # the samplers over the number of network evaluations
 NOTEBOOKS["07_crayons_from_words.ipynb"] = 2  # the prompt box's guidance scale, then the whole journey's step
+NOTEBOOKS["08_your_drawing.ipynb"] = 3  # the smudge view's t, colour bit by bit's steps, SDEdit's strength
+# Lesson 8's crayon canvas: strokes drawn with the mouse (colour, points in picture pixels, 0..16), one drawing each;
+# after each drawing the kernel measures it against strength (img2img.image_to_image): artifacts <stem>_drawn.json
+DRAWINGS = {"08_your_drawing.ipynb": [
+    [("blue", [(2, 12.5), (8, 12.5), (14, 12.5)])],  # over the red house: a blue line along the bottom
+    [("clear", []), ("blue", [(3, 10), (13, 10), (11, 13), (5, 13), (3, 10)]), ("blue", [(8, 10), (8, 3), (12, 8)])],
+    [("clear", []), ("yellow", [(8, 4), (11, 6), (11, 10), (8, 12), (5, 10), (5, 6), (8, 4)]),
+     ("yellow", [(8, 6), (8, 10)])],
+]}
 # Prompt boxes (Lesson 7): notebook -> prompts typed into the box's text field (each must draw a new picture), then
 # an unknown word (a friendly message naming the vocabulary; the picture stays) and a pick from the two dropdowns.
 TYPED_PROMPTS = {"07_crayons_from_words.ipynb": ["a green boat", "A BLUE sun"]}
@@ -98,6 +108,13 @@ def test_sliders_move_the_picture_in_jupyterlab(jupyter, browser, artifacts, not
     expected = NOTEBOOKS[notebook]
 
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    outside: list[str] = []  # offline: every request must go to the local JupyterLab server
+
+    def refuse(route):
+        outside.append(route.request.url)
+        route.abort()
+
+    context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/])[a-z]+://"), refuse)
     page = context.new_page()
     page.set_default_timeout(60_000)
     console: list[str] = []
@@ -122,6 +139,8 @@ def test_sliders_move_the_picture_in_jupyterlab(jupyter, browser, artifacts, not
         assert len(sliders) == expected, (
             f"{notebook}: expected {expected} slider(s) in the outputs, found {len(sliders)}: {sliders}")
         print(f"{notebook}: run-all {run_s:.0f} s, sliders {[s['label'] for s in sliders]}")
+        if notebook in DRAWINGS:
+            draw_on_canvas(page, sliders, DRAWINGS[notebook], artifacts, stem)
 
         for info in sliders:
             name = f"{notebook} slider {info['index']} ({info['label'] or 'no label'})"
@@ -180,11 +199,96 @@ def test_sliders_move_the_picture_in_jupyterlab(jupyter, browser, artifacts, not
         if notebook in TYPED_PROMPTS:
             type_prompts(page, sliders[0], TYPED_PROMPTS[notebook], artifacts / stem)
         answer_quiz(page, int(stem[:2]), artifacts / stem)
+        assert not outside, f"{notebook}: the page asked for something outside the local server: {outside[:5]}"
     finally:
         lab.shutdown_kernels(page)
         if console:
             print(f"browser console errors ({len(console)}):\n  " + "\n  ".join(console[-10:]))
         context.close()
+
+
+def _panels(page, img_sel: str, zoom: int = 8, side: int = 16, gap: int = 6):
+    """The pictures of a Lesson 8 view's row (sliders.lesson8.row_png), read back from the page's <img>, each as
+    a (1, 3, 16, 16) tensor in [-1, 1] (one screen pixel from the middle of each enlarged picture pixel)."""
+    import base64
+    import io
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    b64 = page.evaluate("""async (sel) => {
+        const buf = new Uint8Array(await (await fetch(document.querySelector(sel).src)).arrayBuffer());
+        let s = ''; for (const b of buf) s += String.fromCharCode(b); return btoa(s); }""", img_sel)
+    a = np.asarray(Image.open(io.BytesIO(base64.b64decode(b64))).convert("RGB")).astype(np.float32)
+    w = side * zoom
+    out = []
+    for i in range((a.shape[1] + gap) // (w + gap)):
+        pic = a[zoom // 2::zoom, i * (w + gap) + zoom // 2: i * (w + gap) + w: zoom]  # (16, 16, 3)
+        out.append(torch.from_numpy(pic / 127.5 - 1).permute(2, 0, 1)[None])
+    return out
+
+
+def draw_on_canvas(page, sliders: list[dict], drawings: list, artifacts: Path, stem: str) -> None:
+    """Lesson 8: draw each drawing on the crayon canvas with the mouse (pick the crayon, press, move, release); the
+    smudge view (the first slider's output) must show the new drawing as its first picture, read back from the page
+    by the course's colour reader, and the strength view (the third slider's) must change too. Then the kernel
+    measures the drawing against strength (distance to it and the readers, img2img.image_to_image), written to
+    ``<stem>_drawn.json``; strength 0.2 must keep it within a mean difference of 0.1. Screenshots per drawing."""
+    import json
+
+    from course_utils import crayons
+
+    canvas = page.locator(".jp-OutputArea-output canvas").first
+    smudge, strength = lab.Slider(page, sliders[0], "smudge view"), lab.Slider(page, sliders[2], "strength view")
+    out = page.locator(".jp-OutputArea-output").filter(has=canvas).first
+    results = []
+    for k, strokes in enumerate(drawings):
+        old_smudge, old_strength = smudge.src(), strength.src()
+        for colour, points in strokes:
+            if colour == "clear":
+                out.locator("button", has_text="clear").first.click()
+                smudge.wait_settled("after clear")
+                continue
+            out.locator(".widget-toggle-button", has_text=colour).first.click()
+            canvas.scroll_into_view_if_needed()
+            box = canvas.bounding_box()
+            at = [(box["x"] + x / 16 * box["width"], box["y"] + y / 16 * box["height"]) for x, y in points]
+            page.mouse.move(*at[0])
+            page.mouse.down()
+            for x, y in at[1:]:
+                page.mouse.move(x, y, steps=6)
+            page.mouse.up()
+        smudge.wait_changed_and_settled(old_smudge, f"drawing {k}: the smudge view to follow the canvas")
+        strength.wait_changed_and_settled(old_strength, f"drawing {k}: the strength view to follow the canvas")
+        canvas.screenshot(path=str(artifacts / f"{stem}_drawing{k}_canvas.png"))
+        smudge.out.screenshot(path=str(artifacts / f"{stem}_drawing{k}_smudge.png"))
+        strength.out.screenshot(path=str(artifacts / f"{stem}_drawing{k}_strength.png"))
+        shown = _panels(page, smudge.img_sel)[0]  # "your drawing", as the page shows it
+        votes = crayons.colour_votes(shown)[0]
+        wanted = [c for c, _ in strokes if c != "clear"][-1]
+        assert votes[crayons.COLOURS.index(wanted)] > 3, (
+            f"drawing {k}: the page's picture holds little {wanted} crayon after the strokes: {votes.tolist()}")
+        path = artifacts / f"{stem}_drawn{k}.json"
+        lab.run_in_kernel(page, f"""
+import json as _json
+_x = board.picture()
+_rows = []
+for _s in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
+    _out = cu.img2img.image_to_image(blur_model, proc, _x, _s, n=8, seed=0).clamp(-1, 1)
+    _rows.append({{"strength": _s, "distance": float((_out - _x).abs().mean()),
+                  "same_colour": float((crayons.read_colour(_out) == crayons.read_colour(_x)).float().mean()),
+                  "same_object": float((crayons.read_object(_out) == crayons.read_object(_x)).float().mean())}})
+open({str(path)!r}, "w").write(_json.dumps({{"drawing": _x.tolist(), "rows": _rows}}))
+""")
+        rows = json.loads(path.read_text())["rows"]
+        results.append(rows)
+        d = {r["strength"]: r["distance"] for r in rows}
+        assert d[0.0] == 0.0 and d[0.2] <= 0.1, f"drawing {k}: distance to the drawing against strength {d}"
+        assert d[1.0] > d[0.2], f"drawing {k}: strength 1 is no further from the drawing than 0.2: {d}"
+        print(f"  drawing {k}: {wanted} strokes read back from the page; distance by strength "
+              + ", ".join(f"{s:g}: {v:.3f}" for s, v in d.items()))
+    json.dumps(results)
 
 
 def type_prompts(page, info: dict, prompts: list[str], shot: Path) -> None:

@@ -103,3 +103,57 @@ assert bytes(b.image.value) == first, "the same request must give the same pictu
 """
     )
     assert reply["status"] == "ok", f"{reply.get('ename')}: {reply.get('evalue')}"
+
+
+def test_canvas_strokes_reach_the_smudge_and_strength_views(lesson_kernel):
+    """Lesson 8: mouse events on the canvas (as the browser sends them) change the drawing, and the smudge and
+    strength views follow it; their sliders change their pictures as they should (blur only is smoother at a larger
+    t; strength 0 gives the drawing back exactly, strength 1 a picture further from it)."""
+    run, _ = lesson_kernel("08_your_drawing.ipynb")
+    reply = run(
+        """
+import numpy as np, io
+from PIL import Image
+
+def panels(view):
+    a = np.asarray(Image.open(io.BytesIO(bytes(view.image.value))).convert("RGB")).astype(float)
+    side = 16 * 8
+    return [a[:, i * (side + 6): i * (side + 6) + side] for i in range((a.shape[1] + 6) // (side + 6))]
+
+c = board._canvas
+before = board.picture().clone()
+smudge_before, strength_before = bytes(smudge_view.image.value), bytes(strength_view.image.value)
+board.set_colour("blue")
+c._handle_frontend_event(None, {"event": "mouse_down", "x": 40, "y": 200}, [])
+for x in range(40, 220, 12):
+    c._handle_frontend_event(None, {"event": "mouse_move", "x": x, "y": 200}, [])
+c._handle_frontend_event(None, {"event": "mouse_up", "x": 220, "y": 200}, [])
+after = board.picture()
+assert (after - before).abs().max() > 0.5, "the stroke did not change the drawing"
+blue = crayons.colour_votes(after)[0, crayons.COLOURS.index("blue")]
+assert blue > 5, f"the stroke was not read as blue crayon ({float(blue):.1f})"
+assert bytes(smudge_view.image.value) != smudge_before, "the smudge view did not follow the drawing"
+assert bytes(strength_view.image.value) != strength_before, "the strength view did not follow the drawing"
+
+smudge_view.slider.value = 0
+p = panels(smudge_view)
+assert np.abs(p[0] - p[1]).max() <= 1 and np.abs(p[0] - p[3]).max() <= 1, "at t = 0 nothing is smudged"
+smudge_view.slider.value = 300
+low = panels(smudge_view)[1].std()
+smudge_view.slider.value = 900
+high = panels(smudge_view)[1].std()
+assert high < low, f"blur only must be smoother at t = 900 than at 300 ({high:.1f} vs {low:.1f})"
+
+strength_view.slider.value = 0.0
+p = panels(strength_view)
+assert all(np.abs(p[0] - q).max() <= 1 for q in p[2:]), "strength 0 must give the drawing back unchanged"
+dist = {}
+for s in (0.2, 1.0):
+    strength_view.slider.value = s
+    p = panels(strength_view)
+    dist[s] = float(np.mean([np.abs(p[0] - q).mean() for q in p[2:]]))
+assert dist[0.2] < dist[1.0], dist
+strength_view.slider.value = 0.5
+"""
+    )
+    assert reply["status"] == "ok", f"{reply.get('ename')}: {reply.get('evalue')}"
