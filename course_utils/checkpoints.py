@@ -87,7 +87,7 @@ CONFIG_FIELDS = {  # every field of each architecture's config, with its check (
 }
 # fields only some models have (absent: the default, so the configs of the earlier checkpoints stay as shipped)
 OPTIONAL_CONFIG_FIELDS = {  # Lesson 6: a velocity-predicting (flow-matching) model
-    "prediction_type": (lambda v: v in ("epsilon", "velocity"), "'epsilon' or 'velocity'"),
+    "prediction_type": (lambda v: v in ("epsilon", "velocity", "sample"), "'epsilon', 'velocity' or 'sample'"),
 }
 
 

@@ -336,7 +336,7 @@ class BlurToStatic:
 
     def step(self, model_output: torch.Tensor, timestep: int, sample: torch.Tensor,
              generator: torch.Generator | None = None, variance_noise: torch.Tensor | None = None,
-             eta: float = 1.0) -> SchedulerOutput:
+             eta: float = 1.0, prediction_type: str = "epsilon") -> SchedulerOutput:
         """One reverse step of blur-to-static, x_t -> x_s (s: the next entry of ``timesteps``), from the noise guess.
 
         eta = 1 (the default): ancestral, a draw from the exact posterior q(u_s | u_t, u_0 = u0_hat), per frequency
@@ -353,6 +353,9 @@ class BlurToStatic:
             generator: draws the fresh noise z (in pixel space, as NoiseScheduler does; its DCT is standard normal).
             variance_noise: use this z, shaped like ``sample``, instead of drawing one (zeros: the mean alone).
             eta: 0 .. 1, how much fresh noise (1: ancestral, 0: none).
+            prediction_type: "epsilon" (model_output is eps_hat, Lesson 4) or "sample" (model_output is the clean
+                guess x0_hat itself, Lesson 8's crayons_blur): then eps_hat = (u_t - alpha_t u0_hat) / sigma_t per
+                frequency, and nothing is divided by alpha_t (measured: docs/models.md, crayons_blur).
         Returns: SchedulerOutput(prev_sample x_s, pred_original_sample x0_hat), both (N, C, H, W), dtype of sample.
         Computed in float64 (alpha_t reaches about 5e-8 at the finest frequency at t = T-1; float32 could hold it too).
         A step from t = T-1 multiplies the error of eps_hat by about sqrt(abar_s / abar_{T-1}) (632 for s = 979) at
@@ -365,6 +368,9 @@ class BlurToStatic:
             raise ValueError(f"model_output must have the shape of sample {tuple(x_t.shape)}, got {tuple(eps.shape)}.")
         if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 0 <= eta <= 1:
             raise ValueError(f"eta must be a number from 0 to 1 (1: ancestral, 0: deterministic), got {eta!r}.")
+        if prediction_type not in ("epsilon", "sample"):
+            raise ValueError(f"prediction_type must be 'epsilon' (a noise guess) or 'sample' (a clean-picture guess), "
+                             f"got {prediction_type!r}.")
         check_finite(eps, "model_output")  # NaN or inf: the model or an earlier step diverged
         check_finite(x_t, "sample")
         t = check_timestep_scalar(timestep, self.num_train_timesteps)  # a whole number: 998.7 is refused
@@ -375,9 +381,14 @@ class BlurToStatic:
         alpha_s, sigma_s = self._alpha_sigma(s, h, w, x_t.device)
         # 2. into the DCT basis, where every frequency is on its own
         u_t, eps_u = self._dct(x_t), self._dct(eps)
-        # 3. the clean guess u0_hat = (u_t - sigma_t eps_hat) / alpha_t (eq. 4.2); optionally clipped in pixel space
-        u0_hat = (u_t - sigma_t * eps_u) / alpha_t
-        x0_hat = self._dct(u0_hat, inverse=True)
+        # 3. the clean guess u0_hat = (u_t - sigma_t eps_hat) / alpha_t (eq. 4.2); optionally clipped in pixel space.
+        #    A model that predicts the clean picture gives u0_hat itself, and eps_hat follows from eq. 4.1.
+        if prediction_type == "sample":
+            u0_hat, x0_hat = eps_u, eps.double()
+            eps_u = (u_t - alpha_t * u0_hat) / sigma_t
+        else:
+            u0_hat = (u_t - sigma_t * eps_u) / alpha_t
+            x0_hat = self._dct(u0_hat, inverse=True)
         if self.clip_sample:  # the trap on blurred digits (see clip_sample in the class notes)
             x0_hat = x0_hat.clamp(-self.clip_sample_range, self.clip_sample_range)
             u0_hat = self._dct(x0_hat)

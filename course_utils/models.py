@@ -112,7 +112,9 @@ def _label_embedding(model: nn.Module, y, n: int, device) -> torch.Tensor | None
     return model.label_emb(y.to(device))
 
 
-PREDICTION_TYPES = ("epsilon", "velocity")  # what the network predicts: the noise (Lessons 2-5), the velocity (6)
+# what the network predicts: the noise (Lessons 2-5), the velocity (6), the clean picture ("sample", diffusers' name;
+# Lesson 8's blur-to-static crayons: a noise guess is divided by alpha_t(k) there, measured unstable, docs/models.md)
+PREDICTION_TYPES = ("epsilon", "velocity", "sample")
 
 
 def _check_prediction_type(prediction_type) -> str:

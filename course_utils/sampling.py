@@ -137,12 +137,21 @@ def _predict(model: nn.Module, x: torch.Tensor, t: torch.Tensor, labels: torch.T
     eps = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([labels, null]))  # (2N, ...): asked, then not
     eps_cond, eps_uncond = eps.chunk(2)
     return eps_uncond + guidance * (eps_cond - eps_uncond)  # eq. 5.2: guidance.guided_eps
+def _prediction_type(model: nn.Module) -> str:
+    config = getattr(model, "config", None)
+    return config.get("prediction_type", "epsilon") if isinstance(config, dict) else "epsilon"
+
+
 def _check_prediction_fits(config, scheduler) -> None:
     """A velocity-predicting model (flow matching, Lesson 6) with a noise scheduler, or the reverse: one sentence."""
     if not isinstance(config, dict) or "arch" not in config:
         return  # your own nn.Module: not checked
     velocity = config.get("prediction_type", "epsilon") == "velocity"
     flow = isinstance(scheduler, FlowMatchScheduler)
+    if config.get("prediction_type") == "sample" and not isinstance(scheduler, BlurToStatic):
+        raise ValueError(f"this model predicts the clean picture (prediction_type 'sample', Lesson 8), which the "
+                         f"course samples with the blur-to-static process only, not a {type(scheduler).__name__}: use "
+                         "sample.make_scheduler(model, 'ddim' or 'ddpm', steps).")
     if velocity and not flow:
         raise ValueError(f"this model predicts a velocity (flow matching, Lesson 6), but a {type(scheduler).__name__} "
                          "expects a noise prediction: sample it with FlowMatchScheduler(solver='euler' or 'heun').")
@@ -223,6 +232,9 @@ def sample(model: nn.Module, scheduler: NoiseScheduler | BlurToStatic, n: int, *
                            negative)
         if isinstance(scheduler, DDIMScheduler):  # eps re-derived from a clipped x0_hat (ddim.py)
             out = scheduler.step(eps_hat, t, x, eta=eta, use_clipped_model_output=True, generator=generator)
+        elif isinstance(scheduler, BlurToStatic):  # Lesson 8: a clean-picture model gives x0_hat, not eps_hat
+            out = scheduler.step(eps_hat, t, x, eta=eta, generator=generator,
+                                 prediction_type=_prediction_type(model))
         elif takes_eta:
             out = scheduler.step(eps_hat, t, x, eta=eta, generator=generator)
         else:

@@ -76,13 +76,15 @@ def diffusion_loss(model: nn.Module, x0: torch.Tensor, scheduler: NoiseScheduler
     else:  # eq. 1.5, written as add_noise writes it (the same numbers)
         a = abar.to(device=x0.device, dtype=x0.dtype)[t].reshape((-1,) + (1,) * (x0.ndim - 1))  # (N, 1, ...)
         x_t = a**0.5 * x0 + (1 - a) ** 0.5 * eps
+    # Lesson 8: a model that predicts the clean picture ("sample") is scored against x0, the others against eps
+    target = x0 if getattr(model, "prediction_type", "epsilon") == "sample" else eps
     if labels is not None:  # Lessons 5 and 7: the label or prompt, dropped to "no request" for a share label_dropout
         from .models import training_condition
 
         y = training_condition(model, labels, label_dropout, generator, x0.device)  # (N,) labels or (N, L) prompts
-        per_example = ((model(x_t, t, y) - eps) ** 2).flatten(1).mean(dim=1)  # (N,)
+        per_example = ((model(x_t, t, y) - target) ** 2).flatten(1).mean(dim=1)  # (N,)
         return per_example.mean() if reduce else (per_example, t)
-    per_example = ((model(x_t, t) - eps) ** 2).flatten(1).mean(dim=1)  # (N,)
+    per_example = ((model(x_t, t) - target) ** 2).flatten(1).mean(dim=1)  # (N,)
     return per_example.mean() if reduce else (per_example, t)
 
 
@@ -98,6 +100,11 @@ def check_prediction_pairing(model: nn.Module, scheduler) -> None:
         raise ValueError(f"this model predicts a velocity (prediction_type='velocity', flow matching, Lesson 6), but "
                          f"{what} trains a noise prediction: train it with cu.FlowMatchScheduler(), or build the "
                          "model with prediction_type='epsilon' for a NoiseScheduler.")
+    if kind == "sample" and not isinstance(scheduler, BlurToStatic):
+        what = type(scheduler).__name__ if not isinstance(scheduler, torch.Tensor) else "an alphas_cumprod tensor"
+        raise ValueError(f"this model predicts the clean picture (prediction_type='sample'), which the course samples "
+                         f"only with the blur-to-static process (Lesson 8), not {what}: train it with cu.BlurToStatic, "
+                         "or build the model with prediction_type='epsilon'.")
     if flow and kind != "velocity":
         raise ValueError(f"a FlowMatchScheduler trains a velocity (Lesson 6), but this model predicts the noise "
                          f"(prediction_type={kind!r}): build it with prediction_type='velocity', or train it with a "

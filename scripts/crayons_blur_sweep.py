@@ -37,6 +37,8 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=700, help="training steps (Lesson 7's lesson run: 700)")
     parser.add_argument("--n", type=int, default=16, help="drawings per prompt")
     parser.add_argument("--json", default=None, help="also write the rows here")
+    parser.add_argument("--prediction-type", choices=["sample", "epsilon"], default="sample",
+                        help="what the network predicts: the clean picture (crayons_blur's) or the noise")
     args = parser.parse_args()
     pairs = [(c, o) for c in DONE_WHEN_COLOURS for o in crayons.OBJECTS] + list(HELD_OUT)
     data = cu.make_drawings(10_000, 16, seed=1, exclude=HELD_OUT)
@@ -51,14 +53,16 @@ def main() -> int:
                       / ((x0 - x0.mean((2, 3), keepdim=True)) ** 2).sum())  # share of the non-mean power left
         torch.manual_seed(0)
         model = cu.UNet(channels=32, image_size=16, in_channels=3, vocab_size=len(crayons.VOCAB),
-                        prompt_length=crayons.PROMPT_LENGTH, null_prompt=crayons.null_tokens().tolist())
+                        prompt_length=crayons.PROMPT_LENGTH, null_prompt=crayons.null_tokens().tolist(),
+                        prediction_type=args.prediction_type)
         tic = time.perf_counter()
         model, _ = cu.train(model, data.images, proc, labels=data.tokens, label_dropout=0.1, steps=args.steps,
                             batch_size=128, lr=2e-3, ema_decay=0.995, seed=0, progress=False)
         seconds = time.perf_counter() - tic
         for sampler in ("ddpm", "ddim"):
             s = summary(prompt_table(model, pairs, n=args.n, sampler=sampler))
-            row = {"sigma": sigma, "blur_keeps": keeps, "train_seconds": seconds, "sampler": sampler,
+            row = {"sigma": sigma, "prediction_type": args.prediction_type, "blur_keeps": keeps,
+                   "train_seconds": seconds, "sampler": sampler,
                    **{f"{k}_{part}": s[part][k] for part in ("seen", "unseen") for k in ("colour_ok", "object_ok",
                                                                                          "both")}}
             rows.append(row)

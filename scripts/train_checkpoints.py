@@ -50,7 +50,7 @@ SETTINGS["crayons"] = {"steps": 4000, "batch_size": 128, "lr": 2e-3, "ema_decay"
                        "dropout": 0.0, "label_dropout": 0.1, "image_size": 16, "n_train": 20000, "data_seed": 1}
 # Lesson 8: crayons' recipe with the blur-to-static process in colour (max_blur_sigma chosen with
 # scripts/crayons_blur_sweep.py, docs/models.md)
-SETTINGS["crayons_blur"] = dict(SETTINGS["crayons"], max_blur_sigma=4.0, d_min=0.001)
+SETTINGS["crayons_blur"] = dict(SETTINGS["crayons"], max_blur_sigma=4.0, d_min=0.001, prediction_type="sample")
 SCHEDULE = {"num_train_timesteps": 1000, "beta_schedule": "cosine"}
 # Lesson 6: digits' recipe and network with flow matching (the network predicts the velocity eps - x_0)
 SETTINGS["digits_flow"] = dict(SETTINGS["digits"], prediction_type="velocity")
@@ -102,7 +102,7 @@ def train_crayons(out: Path, settings: dict) -> None:
     size = s.pop("image_size")
     model = cu.UNet(channels=s.pop("channels"), dropout=s.pop("dropout"), image_size=size, in_channels=3,
                     vocab_size=len(crayons.VOCAB), prompt_length=crayons.PROMPT_LENGTH,
-                    null_prompt=crayons.null_tokens().tolist())
+                    null_prompt=crayons.null_tokens().tolist(), prediction_type=s.pop("prediction_type", "epsilon"))
     data = cu.make_drawings(s.pop("n_train"), size, seed=s.pop("data_seed"), exclude=HELD_OUT)
     sched = cu.NoiseScheduler(**SCHEDULE)
     if "max_blur_sigma" in s:  # Lesson 8: blur, then static, in colour
@@ -143,6 +143,8 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=None, help="override the number of steps (experiments)")
     parser.add_argument("--max-blur-sigma", type=float, default=None, help="override digits_blur's (experiments)")
     parser.add_argument("--label-dropout", type=float, default=None, help="override digits_cond's (experiments)")
+    parser.add_argument("--prediction-type", choices=["epsilon", "sample"], default=None,
+                        help="override crayons_blur's (experiments: docs/models.md)")
     args = parser.parse_args()
     only = ALIASES.get(args.only, args.only)
     tic = time.perf_counter()
@@ -155,6 +157,8 @@ def main() -> int:
         settings = dict(SETTINGS[name], **({"steps": args.steps} if args.steps else {}))
         if args.max_blur_sigma is not None and name in ("digits_blur", "crayons_blur"):
             settings["max_blur_sigma"] = args.max_blur_sigma
+        if args.prediction_type is not None and name == "crayons_blur":
+            settings["prediction_type"] = args.prediction_type
         if args.label_dropout is not None and name in ("digits_cond", "crayons", "crayons_blur"):
             settings["label_dropout"] = args.label_dropout
         fn(out, settings)
