@@ -40,6 +40,12 @@ but the user did not name (--out mydata.png beside an existing mydata.npy; the p
 written over) is refused at once (exit code 2). Options are never abbreviated (--samp is not --sampler), and an
 option that does not apply to the checkpoint is refused in one sentence.
 
+--init PATH (Lesson 8: image to image, SDEdit) starts from a drawing (.png, or .npy of one (3, H, W) picture in
+[-1, 1]; a square of another size is resized to the model's) instead of pure static: --strength S (0..1, default
+0.8, as diffusers) runs the last int(steps * S) steps of the grid from the drawing smudged to the first of them
+(img2img.image_to_image); --prompt steers it. For the colour checkpoints (crayons, crayons-blur); a missing, grey,
+non-square or out-of-range --init, and --strength outside [0, 1] or without --init, are refused in one line.
+
 A flow-matching checkpoint (Lesson 6: --checkpoint digits-flow) is sampled with --solver euler (the default)
 or heun: --steps counts solver steps over the uniform time grid 1, 1 - 1/n, ..., 0. Euler makes one network
 evaluation a step (--steps 4: 4), Heun two, except on its last step to t = 0, which is an Euler step (Karras
@@ -345,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils.sample", description=__doc__, allow_abbrev=False,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default="digits",
-                        help='"digits", "digits_blur", "digits_cond", "crayons", "points" or a .safetensors path')
+                        help='"digits", "digits_blur", "digits_cond", "digits_flow", "crayons", "crayons_blur" (or with '
+                             '- for _), "points" or a .safetensors path')
     parser.add_argument("--n", type=int, default=64, help=f"how many samples, 1..{MAX_N:,} (default 64)")
     parser.add_argument("--steps", type=int, default=50,
                         help="sampling steps, 1..1000 (default 50; 16..666 for the blur-to-static checkpoint)")

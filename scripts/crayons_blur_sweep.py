@@ -8,8 +8,14 @@ As scripts/blur_sweep.py did for Lesson 4's digits: for each max_blur_sigma (the
 batch 128, lr 2e-3, EMA 0.995, 10 % null prompts, seed 0) for ``--steps`` steps, then ``--n`` drawings for each
 of the 20 test prompts (red, yellow, green and blue on every object) and the 5 never-seen pairs, guidance 3,
 20 steps, ancestral (ddpm) and deterministic (ddim, eta 0), read by the course's colour and object readers.
-Same seeds everywhere, so the rows differ only by the blur. Also prints, for each width, how much of a drawing's
-power the blur alone has removed at t = T-1 (without static): how far the blur goes before the static ends it.
+Same seeds everywhere, so the rows differ only by the blur.
+
+    python scripts/crayons_blur_sweep.py --blur-only      # no training: what the blur alone leaves, a few seconds
+
+``--blur-only``: for each width, 400 fresh drawings blurred by the blur of t = 500, 750 and T (no static), and the
+share still read as their object and as their colour by the course's readers: how far the blur alone goes before
+the static ends it (docs/models.md, crayons_blur: 4 px is the smallest width whose blur alone takes the shape away
+while the colour stays readable until t = 750).
 """
 
 from __future__ import annotations
@@ -39,7 +45,21 @@ def main() -> int:
     parser.add_argument("--json", default=None, help="also write the rows here")
     parser.add_argument("--prediction-type", choices=["sample", "epsilon"], default="sample",
                         help="what the network predicts: the clean picture (crayons_blur's) or the noise")
+    parser.add_argument("--blur-only", action="store_true", help="only what the blur alone leaves (no training)")
     args = parser.parse_args()
+    if args.blur_only:
+        x = cu.make_drawings(400, 16, seed=5_000_003)
+        print(f"{'sigma':>5}" + "".join(f"{f'object, t = {t + 1}':>18}{f'colour, t = {t + 1}':>18}"
+                                        for t in (499, 749, 999)))
+        for sigma in args.sigmas:
+            p = cu.BlurToStatic(cu.NoiseScheduler(**SCHEDULE), max_blur_sigma=sigma, d_min=0.001)
+            cells = []
+            for t in (499, 749, 999):
+                b = p.blur_only(x.images, t)
+                cells += [float((crayons.read_object(b) == x.objects).float().mean()),
+                          float((crayons.read_colour(b) == x.colours).float().mean())]
+            print(f"{sigma:5.1f}" + "".join(f"{v:18.0%}" for v in cells), flush=True)
+        return 0
     pairs = [(c, o) for c in DONE_WHEN_COLOURS for o in crayons.OBJECTS] + list(HELD_OUT)
     data = cu.make_drawings(10_000, 16, seed=1, exclude=HELD_OUT)
     test = cu.make_drawings(500, 16, seed=5_000_003, exclude=HELD_OUT)

@@ -54,6 +54,6 @@ from .lesson7 import check_guided_eps_negative, check_mean_word_vector, check_pr
 __all__ += ["check_guided_eps_negative", "check_mean_word_vector", "check_prompt_to_ids"]
 
 # Lesson 8 (your drawing: image to image, inpainting)
-from .lesson8 import check_img2img_start, check_inpaint_merge  # noqa: E402
+from .lesson8 import check_blur_then_static, check_img2img_start, check_inpaint_merge  # noqa: E402
 
 __all__ += ["check_img2img_start", "check_inpaint_merge"]

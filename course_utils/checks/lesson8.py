@@ -1,5 +1,9 @@
 """Checks of Lesson 8 (notebooks/08_your_drawing.ipynb): one ``check_*`` function per exercise.
 
+Exercise 8.1 (blur, then static: eq. 1.9 by hand) is checked against ``BlurToStatic.add_noise``; the named mistakes:
+static before the blur (the static blurred too), no blur, no static, alpha_bar without its square root, the
+weights left out, the blur of another step.
+
 The references are the package's own: ``img2img.strength_timesteps`` and ``img2img.smudge`` (where image to image
 starts: the last int(n * strength) timesteps, and the picture smudged to the first of them, diffusers'
 ``get_timesteps``) and ``img2img.inpaint_merge`` (RePaint's merge after each step). Both are checked on a
@@ -66,6 +70,48 @@ def _short(ts: list[int]) -> str:
 
 
 # ---------------------------------------------------------------- Exercise 8.1
+
+
+@exercise("Exercise 8.1 (blur_then_static)")
+def check_blur_then_static(fn: Callable, ex: str) -> None:
+    """Exercise 8.1: sqrt(abar_t) B_t(x0) + sqrt(1 - abar_t) noise, with B_t the blur of step t (eq. 1.9)."""
+    proc = BlurToStatic(NoiseScheduler(_T, beta_schedule="cosine"), max_blur_sigma=4.0)
+    cases = []
+    for seed, t in ((0, 400), (1, 150), (2, 800), (3, 0)):
+        x0, noise = _pictures(seed)
+        got = _call(ex, fn, proc, x0.clone(), t, noise.clone())
+        tt = torch.full((x0.shape[0],), t, dtype=torch.long)
+        abar = proc.alphas_cumprod[t]
+        blurred = proc.blur_only(x0, tt)
+        expected = proc.add_noise(x0, noise, tt)
+        mistakes = {
+            "you added the static first and then blurred: the blur then smooths the static too (blurred static is "
+            "no longer white noise, and at t = T-1 nothing like the pure static sampling starts from). Blur the "
+            "picture, scale it, then add the static: eq. 1.9.": proc.blur_only(proc.scheduler.add_noise(x0, noise, tt),
+                                                                               tt),
+            "there is no blur: you added static to the picture itself (that is Lesson 1's noise-only process). "
+            "Blur it first with process.blur_only(x0, t).": proc.scheduler.add_noise(x0, noise, tt),
+            "there is no static: you only blurred (and scaled) the picture. Add sqrt(1 - alpha_bar_t) * noise.":
+                abar.sqrt() * blurred,
+            "you blurred without scaling: eq. 1.9 multiplies the blurred picture by sqrt(alpha_bar_t) and the "
+            "static by sqrt(1 - alpha_bar_t).": blurred + noise,
+            "you used alpha_bar_t where eq. 1.9 has its square root (the weights are amplitudes; their squares add "
+            "up to 1).": abar * blurred + (1 - abar) * noise,
+            "you blurred the picture but added the static with weight 1: the static's weight is "
+            "sqrt(1 - alpha_bar_t).": abar.sqrt() * blurred + noise,
+        }
+        if t > 0:
+            prev = torch.full_like(tt, t - 1)
+            mistakes["you used step t - 1's numbers (alpha_bar or blur of t - 1): the code's timesteps count from 0, "
+                     "so step t's are alphas_cumprod[t] and blur_only(x0, t)."] = proc.add_noise(x0, noise, prev)
+        cases.append((got, expected, _distinct(expected, mistakes)))
+    _compare_steps(ex, cases, "x_t = sqrt(alpha_bar_t) * process.blur_only(x0, t) + sqrt(1 - alpha_bar_t) * noise, "
+                   "with alpha_bar_t = process.alphas_cumprod[t].", atol=1e-5, dtype=torch.float32)
+    _passed(ex, "the picture blurred by step t's blur, scaled by sqrt(alpha_bar_t), plus sqrt(1 - alpha_bar_t) static "
+                "(eq. 1.9), at t = 0, 150, 400 and 800.")
+
+
+# ---------------------------------------------------------------- Exercise 8.2
 
 _IMG2IMG_CASES = (  # (process, n, strength): the notebook's 20-step blur-to-static grid first, then other grids
     ("blur", 20, 0.5), ("blur", 20, 0.38), ("blur", 20, 0.2), ("blur", 50, 0.5), ("blur", 7, 0.5),
@@ -159,9 +205,9 @@ def _img2img_case(kind: str, n: int, strength: float, seed: int):
     return proc, x0, noise
 
 
-@exercise("Exercise 8.1 (img2img_start)")
+@exercise("Exercise 8.2 (img2img_start)")
 def check_img2img_start(fn: Callable, ex: str) -> None:
-    """Exercise 8.1: the last int(n * strength) timesteps, and x0 smudged to the first of them (SDEdit)."""
+    """Exercise 8.2: the last int(n * strength) timesteps, and x0 smudged to the first of them (SDEdit)."""
     done, crashes = [], []  # done: (where, got, process, x0, noise, n, strength); crashes: deferred failures
     for i, (kind, n, strength) in enumerate(_IMG2IMG_CASES):
         proc, x0, noise = _img2img_case(kind, n, strength, 80 + i)
@@ -246,7 +292,7 @@ def _compare_ints(ex: str, cases: list[tuple], hint: str) -> None:
     _fail(ex, f"{where}: expected the timesteps {_short(expected)}, got {_short(got)}. {hint}")
 
 
-# ---------------------------------------------------------------- Exercise 8.2
+# ---------------------------------------------------------------- Exercise 8.3
 
 _INVERTED = ("the mask is inverted: it is 1 where the model redraws (diffusers' convention: white = repaint) and 0 "
              "where your drawing is kept, so take x_s where mask is 1: mask * x_s + (1 - mask) * known.")
@@ -287,9 +333,9 @@ def _mask(kind: str, seed: int) -> torch.Tensor:
     return m
 
 
-@exercise("Exercise 8.2 (inpaint_merge)")
+@exercise("Exercise 8.3 (inpaint_merge)")
 def check_inpaint_merge(fn: Callable, ex: str) -> None:
-    """Exercise 8.2: mask * x_s + (1 - mask) * x0 smudged to s (x0 itself at s = -1): RePaint's merge."""
+    """Exercise 8.3: mask * x_s + (1 - mask) * x0 smudged to s (x0 itself at s = -1): RePaint's merge."""
     cases, crashes = [], []
     for i, (kind, s, mask_kind) in enumerate(_MERGE_CASES):
         proc = _blur_process(20) if kind == "blur" else _ddim_process(20)

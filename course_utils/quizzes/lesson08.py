@@ -27,7 +27,7 @@ QUESTIONS = (
                 why=(
                     "Tempting: smudge first, then walk back, and here there is nothing to walk. But the smudge goes "
                     "to the first timestep that runs, and with no timestep there is nowhere to smudge to: "
-                    "Exercise 8.1's rule is that `x_start` is then `x0` unchanged."
+                    "Exercise 8.2's rule is that `x_start` is then `x0` unchanged."
                 ),
             ),
             Choice(
@@ -140,7 +140,7 @@ QUESTIONS = (
     Question(
         kind="bug",
         prompt=(
-            "A learner's Exercise 8.1, called with `process` = `proc`, a `BlurToStatic`, at a strength of at least "
+            "A learner's Exercise 8.2, called with `process` = `proc`, a `BlurToStatic`, at a strength of at least "
             "$1/n$ (so at least one step runs). Exactly one line is wrong. Which?"
         ),
         code=(

@@ -24,6 +24,17 @@ def _smudged(x_start: str) -> str:
 _KNOWN = "known = x0 if s < 0 else process.add_noise(x0, noise, torch.full((x0.shape[0],), s))\n"
 
 WRONG_ANSWERS = {
+    "blur_then_static": [
+        ("x_t = None", "returned None"),
+        ("tt = torch.full((x0.shape[0],), t)\nabar = process.alphas_cumprod[t]\nx_t = process.blur_only(abar.sqrt() * x0 + (1 - abar).sqrt() * noise, tt)", "added the static first and then blurred"),
+        ("abar = process.alphas_cumprod[t]\nx_t = abar.sqrt() * x0 + (1 - abar).sqrt() * noise", "there is no blur"),
+        ("tt = torch.full((x0.shape[0],), t)\nabar = process.alphas_cumprod[t]\nx_t = abar.sqrt() * process.blur_only(x0, tt)", "there is no static"),
+        ("tt = torch.full((x0.shape[0],), t)\nx_t = process.blur_only(x0, tt) + noise", "blurred without scaling"),
+        ("tt = torch.full((x0.shape[0],), t)\nabar = process.alphas_cumprod[t]\nx_t = abar * process.blur_only(x0, tt) + (1 - abar) * noise", "where eq. 1.9 has its square root"),
+        ("tt = torch.full((x0.shape[0],), t)\nabar = process.alphas_cumprod[t]\nx_t = abar.sqrt() * process.blur_only(x0, tt) + noise", "added the static with weight 1"),
+        ("tt = torch.full((x0.shape[0],), max(t - 1, 0))\nabar = process.alphas_cumprod[max(t - 1, 0)]\nx_t = abar.sqrt() * process.blur_only(x0, tt) + (1 - abar).sqrt() * noise", "step t - 1's numbers"),
+        ("tt = torch.full((x0.shape[0],), t)\nabar = process.alphas_cumprod[t].double()\nx_t = abar.sqrt() * process.blur_only(x0, tt).double() + (1 - abar).sqrt() * noise.double()", "dtype float32"),
+    ],
     "img2img_start": [
         (_start("process.timesteps[:k]"), "image to image runs the LAST ones"),
         (_start("process.timesteps[n - k:]", "n = len(process.timesteps)\nk = min(int(n * (1 - strength)), n)\n"), "not int(n * (1 - strength))"),
@@ -66,6 +77,10 @@ WRONG_ANSWERS = {
 }
 
 RIGHT_ANSWERS = {
+    "blur_then_static": [
+        "x_t = process.add_noise(x0, noise, torch.full((x0.shape[0],), t))",
+        "import math\nabar = float(process.alphas_cumprod[t])\nx_t = math.sqrt(abar) * process.blur_only(x0, t) + math.sqrt(1 - abar) * noise",
+    ],
     "img2img_start": [
         "from course_utils.img2img import smudge, strength_timesteps\ntimesteps = strength_timesteps(process, strength)\nx_start = smudge(process, x0, int(timesteps[0]), noise) if len(timesteps) else x0",
         "n = process.timesteps.shape[0]\nstart = n - min(int(n * strength), n)\ntimesteps = torch.tensor(process.timesteps.tolist()[start:], dtype=torch.long)\nx_start = x0 if start == n else process.add_noise(x0, noise, int(timesteps[0]))",
