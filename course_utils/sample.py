@@ -351,8 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils.sample", description=__doc__, allow_abbrev=False,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default="digits",
-                        help='"digits", "digits_blur", "digits_cond", "digits_flow", "crayons", "crayons_blur" (or with '
-                             '- for _), "points" or a .safetensors path')
+                        help='"digits", "digits_blur", "digits_cond", "digits_flow", "crayons", "crayons_blur" (or '
+                             'with - for _), "points" or a .safetensors path')
     parser.add_argument("--n", type=int, default=64, help=f"how many samples, 1..{MAX_N:,} (default 64)")
     parser.add_argument("--steps", type=int, default=50,
                         help="sampling steps, 1..1000 (default 50; 16..666 for the blur-to-static checkpoint)")

@@ -56,4 +56,4 @@ __all__ += ["check_guided_eps_negative", "check_mean_word_vector", "check_prompt
 # Lesson 8 (your drawing: image to image, inpainting)
 from .lesson8 import check_blur_then_static, check_img2img_start, check_inpaint_merge  # noqa: E402
 
-__all__ += ["check_img2img_start", "check_inpaint_merge"]
+__all__ += ["check_blur_then_static", "check_img2img_start", "check_inpaint_merge"]
