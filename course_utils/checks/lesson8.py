@@ -76,19 +76,22 @@ def _short(ts: list[int]) -> str:
 def check_blur_then_static(fn: Callable, ex: str) -> None:
     """Exercise 8.1: sqrt(abar_t) B_t(x0) + sqrt(1 - abar_t) noise, with B_t the blur of step t (eq. 1.9)."""
     proc = BlurToStatic(NoiseScheduler(_T, beta_schedule="cosine"), max_blur_sigma=4.0)
+    static_first = ("you added the static first and then blurred: the blur then smooths the static too (blurred static "
+                    "is no longer white noise, and at t = T-1 nothing like the pure static sampling starts from). Blur "
+                    "the picture, scale it, then add the static: eq. 1.9.")
+    named = {(ValueError, "must have values in [-1, 1]"): static_first}  # blur_only refuses a picture with static
     cases = []
     for seed, t in ((0, 400), (1, 150), (2, 800), (3, 0)):
         x0, noise = _pictures(seed)
-        got = _call(ex, fn, proc, x0.clone(), t, noise.clone())
+        got = _call(ex, fn, proc, x0.clone(), t, noise.clone(), named=named)
         tt = torch.full((x0.shape[0],), t, dtype=torch.long)
         abar = proc.alphas_cumprod[t]
         blurred = proc.blur_only(x0, tt)
         expected = proc.add_noise(x0, noise, tt)
+        c = float(noise.abs().max())  # the blur is linear: B(noise) = c B(noise / c), and noise / c is in range
+        static_blurred = abar.sqrt() * blurred + (1 - abar).sqrt() * c * proc.blur_only(noise / c, tt)
         mistakes = {
-            "you added the static first and then blurred: the blur then smooths the static too (blurred static is "
-            "no longer white noise, and at t = T-1 nothing like the pure static sampling starts from). Blur the "
-            "picture, scale it, then add the static: eq. 1.9.": proc.blur_only(proc.scheduler.add_noise(x0, noise, tt),
-                                                                               tt),
+            static_first: static_blurred,
             "there is no blur: you added static to the picture itself (that is Lesson 1's noise-only process). "
             "Blur it first with process.blur_only(x0, t).": proc.scheduler.add_noise(x0, noise, tt),
             "there is no static: you only blurred (and scaled) the picture. Add sqrt(1 - alpha_bar_t) * noise.":
