@@ -33,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import course_utils as cu  # noqa: E402
 from course_utils import crayons  # noqa: E402
 from course_utils.crayons_eval import DONE_WHEN_COLOURS, HELD_OUT, prompt_table, summary  # noqa: E402
+from course_utils.sample import make_scheduler  # noqa: E402
+from course_utils.sampling import sample  # noqa: E402
 
 SCHEDULE = {"num_train_timesteps": 1000, "beta_schedule": "cosine"}
 
@@ -61,11 +63,12 @@ def main() -> int:
             print(f"{sigma:5.1f}" + "".join(f"{v:18.0%}" for v in cells), flush=True)
         return 0
     pairs = [(c, o) for c in DONE_WHEN_COLOURS for o in crayons.OBJECTS] + list(HELD_OUT)
+    prompts = [crayons.prompt_for(c, o) for c, o in pairs[:20]]
     data = cu.make_drawings(10_000, 16, seed=1, exclude=HELD_OUT)
     test = cu.make_drawings(500, 16, seed=5_000_003, exclude=HELD_OUT)
     rows = []
     print(f"{'sigma':>5} {'blur keeps':>10} {'train s':>8} {'sampler':>7} {'colour':>7} {'object':>7} {'both':>6} "
-          f"{'unseen both':>11}")
+          f"{'unseen both':>11} {'max |x|':>9}")
     for sigma in args.sigmas:
         proc = cu.BlurToStatic(cu.NoiseScheduler(**SCHEDULE), max_blur_sigma=sigma, d_min=0.001)
         x0 = test.images[:200]
@@ -81,13 +84,17 @@ def main() -> int:
         seconds = time.perf_counter() - tic
         for sampler in ("ddpm", "ddim"):
             s = summary(prompt_table(model, pairs, n=args.n, sampler=sampler))
+            proc20 = make_scheduler(model, sampler, 20)  # the largest pixel before any clamp, 20 test prompts
+            raw = sample(model, proc20, len(prompts), labels=prompts, guidance=3.0, progress=False,
+                         eta=1.0 if sampler == "ddpm" else 0.0, generator=torch.Generator().manual_seed(0))
             row = {"sigma": sigma, "prediction_type": args.prediction_type, "blur_keeps": keeps,
-                   "train_seconds": seconds, "sampler": sampler,
+                   "train_seconds": seconds, "sampler": sampler, "max_pixel": float(raw.abs().max()),
                    **{f"{k}_{part}": s[part][k] for part in ("seen", "unseen") for k in ("colour_ok", "object_ok",
                                                                                          "both")}}
             rows.append(row)
             print(f"{sigma:5.1f} {keeps:10.1%} {seconds:8.0f} {sampler:>7} {row['colour_ok_seen']:7.1%} "
-                  f"{row['object_ok_seen']:7.1%} {row['both_seen']:6.1%} {row['both_unseen']:11.1%}", flush=True)
+                  f"{row['object_ok_seen']:7.1%} {row['both_seen']:6.1%} {row['both_unseen']:11.1%} "
+                  f"{row['max_pixel']:9.1f}", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0
