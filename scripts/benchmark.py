@@ -100,6 +100,16 @@ EXTRAS["07_crayons_from_words.ipynb"] = {
     "right colour and object, red/yellow/green/blue on every object": "round(done_when, 3)",
     "lesson (s)": "round(lesson_seconds, 1)",
 }
+# Lesson 8: its sliders are live views (IntSlider/FloatSlider), not cached frames: timed by the lesson's own cells
+SLIDERS["08_your_drawing.ipynb"] = ["bit_by_bit"]
+EXTRAS["08_your_drawing.ipynb"] = {
+    "settle steps (of 20), blur to static, coarse/middle/fine":
+        "[round(float(v), 1) for v in settle['blur to static'].mean(0)]",
+    "settle steps (of 20), static only, coarse/middle/fine":
+        "[round(float(v), 1) for v in settle['static only'].mean(0)]",
+    "crossovers by strength": "crossover",
+    "lesson (s)": "round(lesson_seconds, 1)",
+}
 
 TIMING_CODE = """
 import time as _t, json as _j, statistics as _s
