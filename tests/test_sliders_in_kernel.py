@@ -137,7 +137,8 @@ assert bytes(strength_view.image.value) != strength_before, "the strength view d
 
 smudge_view.slider.value = 0
 p = panels(smudge_view)
-assert np.abs(p[0] - p[1]).max() <= 1 and np.abs(p[0] - p[3]).max() <= 1, "at t = 0 nothing is smudged"
+# t = 0: the blur is 1e-5 px and the static's weight sqrt(1 - abar_0) = 0.006 (a few of 255 levels)
+assert np.abs(p[0] - p[1]).max() <= 1 and np.abs(p[0] - p[3]).max() <= 8, "at t = 0 almost nothing is smudged"
 smudge_view.slider.value = 300
 low = panels(smudge_view)[1].std()
 smudge_view.slider.value = 900
