@@ -241,7 +241,7 @@ def draw_on_canvas(page, sliders: list[dict], drawings: list, artifacts: Path, s
 
     canvas = page.locator(".jp-OutputArea-output canvas").first
     smudge, strength = lab.Slider(page, sliders[0], "smudge view"), lab.Slider(page, sliders[2], "strength view")
-    out = page.locator(".jp-OutputArea-output").filter(has=canvas).first
+    out = page.locator(".jp-OutputArea-output").filter(has=page.locator("canvas")).first
     results = []
     for k, strokes in enumerate(drawings):
         old_smudge, old_strength = smudge.src(), strength.src()
@@ -250,7 +250,7 @@ def draw_on_canvas(page, sliders: list[dict], drawings: list, artifacts: Path, s
                 out.locator("button", has_text="clear").first.click()
                 smudge.wait_settled("after clear")
                 continue
-            out.locator(".widget-toggle-button", has_text=colour).first.click()
+            out.locator(f'.widget-toggle-button[data-value="{colour}"]').first.click()
             canvas.scroll_into_view_if_needed()
             box = canvas.bounding_box()
             at = [(box["x"] + x / 16 * box["width"], box["y"] + y / 16 * box["height"]) for x, y in points]

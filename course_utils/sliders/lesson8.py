@@ -35,10 +35,18 @@ def row_png(pictures: torch.Tensor, zoom: int = ZOOM, gap: int = 6) -> bytes:
     return buf.getvalue()
 
 
+def _LEFT():  # noqa: N802 - show each PNG at its own size (not stretched to the cell's width), under its captions
+    import ipywidgets as w
+
+    return w.Layout(align_items="flex-start")
+
+
 def _captions(names, width: int):
     import ipywidgets as w
 
-    return w.HBox([w.HTML(f"<div style='width:{width}px;font-size:11px;text-align:center'>{n}</div>") for n in names])
+    cells = [w.HTML(f"<div style='font-size:11px;text-align:center'>{n}</div>",
+                    layout=w.Layout(width=f"{width - 6}px", margin="0 6px 0 0")) for n in names]
+    return w.HBox(cells)
 
 
 class SmudgeView:
@@ -61,7 +69,7 @@ class SmudgeView:
         self.slider.observe(lambda _: self.update(), names="value")
         board.on_change(lambda _: self.update())
         side = board.size * ZOOM
-        self.widget = w.VBox([self.slider, _captions(self.NAMES, side + 6), self.image, self.info])
+        self.widget = w.VBox([self.slider, _captions(self.NAMES, side + 6), self.image, self.info], layout=_LEFT())
         self.update()
 
     def pictures(self) -> torch.Tensor:
@@ -101,7 +109,8 @@ class StrengthView:
         board.on_change(lambda _: self.update())
         side = board.size * ZOOM
         names = ("your drawing", "smudged to t_start") + tuple(f"back, static {i}" for i in range(n))
-        self.widget = w.VBox([self.slider, self.prompt, _captions(names, side + 6), self.image, self.info])
+        self.widget = w.VBox([self.slider, self.prompt, _captions(names, side + 6), self.image, self.info],
+                             layout=_LEFT())
         self.update()
 
     def results(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -143,7 +152,8 @@ class InpaintView:
         self.prompt.observe(lambda _: self.update(), names="value")
         side = board.size * ZOOM
         names = ("your drawing", "erased (mask)") + tuple(f"filled, static {i}" for i in range(n))
-        self.widget = w.VBox([w.HBox([self.prompt, self.button]), _captions(names, side + 6), self.image, self.info])
+        self.widget = w.VBox([w.HBox([self.prompt, self.button]), _captions(names, side + 6), self.image, self.info],
+                             layout=_LEFT())
         self.update()
 
     def update(self) -> None:
