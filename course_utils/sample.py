@@ -454,7 +454,11 @@ def main(argv: list[str] | None = None) -> int:
         from .plotting import show_images
 
         k = min(100, x.shape[0])
-        show_images(x[:k].cpu(), ncols=min(10, k), size=0.7).savefig(png, dpi=80)
+        fig = show_images(x[:k].cpu(), ncols=min(10, k), size=0.7)
+        fig.savefig(png, dpi=80)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)  # main() may run many times in one process (scripts/crayons_blur_table.py)
     else:
         import matplotlib.pyplot as plt
 
@@ -462,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         ax.scatter(x[:, 0].cpu(), x[:, 1].cpu(), s=3)
         ax.set_aspect("equal")
         fig.savefig(png, dpi=80)
+        plt.close(fig)
     print(summary_line(args.n, request, sched, sampler, args.steps, seconds, npy, png))
     return 0
 
