@@ -99,8 +99,11 @@ class StrengthView:
         import ipywidgets as w
 
         self.board, self.model, self.process, self.n = board, model, process, n
-        self.slider = w.FloatSlider(value=strength, min=0.0, max=1.0, step=0.05, description="strength",
-                                    continuous_update=False, readout_format=".2f", layout=w.Layout(width="520px"))
+        values = [round(k * 0.05, 2) for k in range(21)]  # 0, 0.05, ..., 1: a selection, so keys and drags step by one
+        if strength not in values:
+            raise ValueError(f"strength must be one of 0, 0.05, ..., 1 for the slider, got {strength!r}.")
+        self.slider = w.SelectionSlider(options=values, value=strength, description="strength",
+                                        continuous_update=True, layout=w.Layout(width="520px"))
         self.prompt = w.Text(value=prompt, placeholder="optional: a blue boat", description="prompt",
                              continuous_update=False)
         self.info, self.image = w.HTML(), w.Image(format="png")
