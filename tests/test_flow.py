@@ -200,7 +200,7 @@ def test_existing_configs_unchanged_and_velocity_round_trip(tmp_path, point_flow
         cu.load_checkpoint(path, expected_process=DDIMScheduler(1000))
     with pytest.raises(CheckpointError, match="kind: trained on 'noise', given 'flow_matching'"):
         cu.load_checkpoint("digits", expected_process=FlowMatchScheduler())
-    with pytest.raises(CheckpointError, match="prediction_type must be 'epsilon' or 'velocity', got 'v'"):
+    with pytest.raises(CheckpointError, match="prediction_type must be 'epsilon', 'velocity' or 'sample', got 'v'"):
         check_config({**cu.UNet().config, "prediction_type": "v"})
 
 
@@ -247,7 +247,7 @@ def test_bad_input_messages():
         model(x, torch.tensor([999, 500]))
     with pytest.raises(ValueError, match=r"t must lie in \[0, 1\].*got 0..999"):
         model(x, torch.tensor([0.0, 999.0]))
-    with pytest.raises(ValueError, match="prediction_type must be one of epsilon, velocity, got 'v'"):
+    with pytest.raises(ValueError, match="prediction_type must be one of epsilon, velocity, sample, got 'v'"):
         cu.UNet(prediction_type="v")
     with pytest.raises(TypeError, match="integer timesteps"):  # an epsilon model still refuses float times
         cu.UNet(channels=8)(x, torch.tensor([0.5, 0.5]))
