@@ -251,22 +251,21 @@ QUESTIONS = (
                 ),
             ),
             Choice(
-                "Only the noise guesses of the steps that run, so it can redraw only what the smudge has hidden.",
+                "Only the model's guesses at the steps that run; the start and the number of steps stay the same.",
                 correct=True,
                 why=(
-                    "Neither `strength_timesteps` nor the smudge takes a prompt; it enters through guidance (eq. 5.2) "
-                    "at each step back. At a low strength few steps run from a start that is mostly your drawing; at "
-                    "strength 1 the start, $t = 950$, holds $\\sqrt{\\bar\\alpha_{950}} \\approx 0.08$ of the blurred "
-                    "drawing under $\\approx 1.0$ of static, so the walk back draws a new picture and the prompt "
-                    "decides what."
+                    "Neither `strength_timesteps` nor the smudge takes a prompt; it enters through the model's guess "
+                    "and guidance (eq. 5.2) at each step back. How much that changes is measured, not given: section "
+                    "4's table shows `crayons_blur` recolouring a red house blue already at strength 0.1 (2 steps), "
+                    "its shape changing only from about 0.3, while Lesson 7's `crayons` keeps the red longer."
                 ),
             ),
             Choice(
                 "Nothing, below strength 1: a run that starts from your drawing has no use for a prompt.",
                 why=(
                     "Tempting: the drawing seems to say already what to draw. But `image_to_image` passes the prompt "
-                    "and guidance to every step that runs, whatever the strength; it is only at a low strength that "
-                    "little is left for it to change."
+                    "and guidance to every step that runs, whatever the strength; with `crayons_blur` it recolours "
+                    "a red house blue even at strength 0.1 (section 4)."
                 ),
             ),
             Choice(
