@@ -250,7 +250,7 @@ def inpaint(model, process, picture, mask, *, prompt=None, guidance: float | Non
             eta: float = 0.0, seed: int = 0, keep_trajectory: bool = False, progress: bool = False, merge=None):
     """Redraw the masked part of ``picture`` (mask 1: redraw, 0: keep) from pure static, the rest kept (RePaint).
 
-    ``merge`` replaces ``inpaint_merge`` (Exercise 8.2 passes the learner's). Returns (n, C, H, W), or
+    ``merge`` replaces ``inpaint_merge`` (Exercise 8.3 passes the learner's). Returns (n, C, H, W), or
     (results, Trajectory) with ``keep_trajectory``. The kept region comes back exactly as it was.
     """
     from .sampling import sample, sample_shape

@@ -256,8 +256,9 @@ QUESTIONS = (
                 why=(
                     "Neither `strength_timesteps` nor the smudge takes a prompt; it enters through the model's guess "
                     "and guidance (eq. 5.2) at each step back. How much that changes is measured, not given: section "
-                    "4's table shows `crayons_blur` recolouring a red house blue already at strength 0.1 (2 steps), "
-                    "its shape changing only from about 0.3, while Lesson 7's `crayons` keeps the red longer."
+                    "4's table shows `crayons_blur` without guidance (w = 1) recolouring a red house blue already at "
+                    "strength 0.1 (2 steps), its shape changing only from about 0.3, while Lesson 7's `crayons` keeps "
+                    "the red longer."
                 ),
             ),
             Choice(
