@@ -103,6 +103,12 @@ def check_blur_then_static(fn: Callable, ex: str) -> None:
             "you blurred the picture but added the static with weight 1: the static's weight is "
             "sqrt(1 - alpha_bar_t).": abar.sqrt() * blurred + noise,
         }
+        alpha = proc.scheduler.alphas[t]
+        mistakes["you used alpha_t, one step's share (process.scheduler.alphas[t]), where eq. 1.9 has alpha_bar_t, "
+                 "the share left after all t steps: process.alphas_cumprod[t]."] = (
+            alpha.sqrt() * blurred + (1 - alpha).sqrt() * noise)
+        mistakes["the weights are swapped: the picture gets sqrt(alpha_bar_t) (most of it early on) and the static "
+                 "sqrt(1 - alpha_bar_t)."] = (1 - abar).sqrt() * blurred + abar.sqrt() * noise
         if t > 0:
             prev = torch.full_like(tt, t - 1)
             mistakes["you used step t - 1's numbers (alpha_bar or blur of t - 1): the code's timesteps count from 0, "

@@ -26,6 +26,8 @@ _KNOWN = "known = x0 if s < 0 else process.add_noise(x0, noise, torch.full((x0.s
 WRONG_ANSWERS = {
     "blur_then_static": [
         ("x_t = None", "returned None"),
+        ("a = process.scheduler.alphas[t]\nx_t = a.sqrt() * process.blur_only(x0, t) + (1 - a).sqrt() * noise", "you used alpha_t, one step's share"),
+        ("abar = process.alphas_cumprod[t]\nx_t = (1 - abar).sqrt() * process.blur_only(x0, t) + abar.sqrt() * noise", "the weights are swapped"),
         ("tt = torch.full((x0.shape[0],), t)\nabar = process.alphas_cumprod[t]\nx_t = process.blur_only(abar.sqrt() * x0 + (1 - abar).sqrt() * noise, tt)", "added the static first and then blurred"),
         ("abar = process.alphas_cumprod[t]\nx_t = abar.sqrt() * x0 + (1 - abar).sqrt() * noise", "there is no blur"),
         ("tt = torch.full((x0.shape[0],), t)\nabar = process.alphas_cumprod[t]\nx_t = abar.sqrt() * process.blur_only(x0, tt)", "there is no static"),
