@@ -1194,7 +1194,7 @@ FULL_CELL_TIMEOUT = {
     "05_asking_for_a_picture.ipynb": 900,  # training the digits: 81 s
     "06_straight_paths.ipynb": 1200,  # training the flow: 113 s
     "07_crayons_from_words.ipynb": 800,  # training the crayons: 71 s
-    "08_your_drawing.ipynb": 400,  # nothing trained; the whole lesson: 36 s
+    "08_your_drawing.ipynb": 400,  # nothing trained; the whole lesson: 46 s
 }
 
 
