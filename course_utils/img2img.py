@@ -206,14 +206,9 @@ def image_to_image(model, process, picture, strength: float, *, prompt=None, gui
             blur-to-static); seed: the static's seed.
     Returns: the results (n, C, H, W) (not clamped), or (results, Trajectory, x_start) with ``keep_trajectory``.
     """
-    from .sampling import sample, sample_shape
+    from .sampling import sample
 
-    x0 = check_picture(picture, sample_shape(model))
-    n = x0.shape[0] if n is None else n
-    if x0.shape[0] == 1 and n > 1:
-        x0 = x0.expand(n, *x0.shape[1:]).contiguous()
-    if x0.shape[0] != n:
-        raise ValueError(f"n = {n} results from {x0.shape[0]} pictures: give one picture, or one per result.")
+    x0, n = _pictures_for(model, picture, n)
     steps = strength_timesteps(process, strength)
     device = next(model.parameters()).device
     x0 = x0.to(device)
@@ -229,6 +224,19 @@ def image_to_image(model, process, picture, strength: float, *, prompt=None, gui
     if keep_trajectory:
         return res[0], res[1], x_start
     return res
+
+
+def _pictures_for(model, picture, n: int | None) -> tuple[torch.Tensor, int]:
+    """``picture`` checked against ``model``'s picture shape, one per result: (n, C, H, W) and n."""
+    from .sampling import sample_shape
+
+    x0 = check_picture(picture, sample_shape(model))
+    n = x0.shape[0] if n is None else n
+    if x0.shape[0] == 1 and n > 1:
+        x0 = x0.expand(n, *x0.shape[1:]).contiguous()
+    if x0.shape[0] != n:
+        raise ValueError(f"n = {n} results from {x0.shape[0]} pictures: give one picture, or one per result.")
+    return x0, n
 
 
 def _takes_eta(process) -> bool:
@@ -253,14 +261,9 @@ def inpaint(model, process, picture, mask, *, prompt=None, guidance: float | Non
     ``merge`` replaces ``inpaint_merge`` (Exercise 8.3 passes the learner's). Returns (n, C, H, W), or
     (results, Trajectory) with ``keep_trajectory``. The kept region comes back exactly as it was.
     """
-    from .sampling import sample, sample_shape
+    from .sampling import sample
 
-    x0 = check_picture(picture, sample_shape(model))
-    n = x0.shape[0] if n is None else n
-    if x0.shape[0] == 1 and n > 1:
-        x0 = x0.expand(n, *x0.shape[1:]).contiguous()
-    if x0.shape[0] != n:
-        raise ValueError(f"n = {n} results from {x0.shape[0]} pictures: give one picture, or one per result.")
+    x0, n = _pictures_for(model, picture, n)
     m = check_mask(mask, x0)
     device = next(model.parameters()).device
     x0, m = x0.to(device), m.to(device)

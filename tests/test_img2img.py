@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from test_bad_input_cli import _no_sampling, run  # the command line run as tests/test_bad_input_cli.py runs it
 
 import course_utils as cu
 from course_utils import crayons
@@ -28,7 +29,6 @@ from course_utils.img2img import (
     settle_steps,
     strength_timesteps,
 )
-from course_utils.sample import main as cli_main
 from course_utils.sample import make_scheduler
 
 
@@ -247,25 +247,12 @@ def test_canvas_mouse_events_draw(tmp_path):
 
 # ---------------------------------------------------------------- the command line: --init and --strength
 
-def _no_sampling(*args, **kwargs):
-    raise AssertionError("sampled before refusing the request")
-
-
 @pytest.fixture
 def refuse_first(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("course_utils.sample.sample", _no_sampling)
     monkeypatch.setattr("course_utils.img2img.image_to_image", _no_sampling)
     return tmp_path
-
-
-def run(capsys, *args) -> tuple[int, str, str]:
-    try:
-        rc = cli_main([*args])
-    except SystemExit as stop:
-        rc = stop.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def _png(path: Path, array: np.ndarray, mode: str | None = None) -> Path:
